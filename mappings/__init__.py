@@ -1,0 +1,1 @@
+"""SOP mappings shipped with helpdesk-sync: one YAML file per SOP family."""

@@ -1,0 +1,522 @@
+"""Internal comments -> labelled field values and "(X)" checklists. Pure: no I/O.
+
+Agents fill the SOP's labels by hand ("• CPF do Cliente: 529.982.247-25"), often keeping
+the template's bullets, prompt words ("Informe: O Nº do Pedido GAR (ou "NÃO GERADO")") and
+the helpdesk's HTML. Labels are matched exactly after a normalization applied to both
+sides, never fuzzily, so what the parser accepts stays predictable for agents and
+reviewers. The parser never raises: bad text yields no values, which validators report.
+
+Speed matters (the daemon parses thousands of tickets a second on one core): regexes are
+compiled once, most lines are rejected by substring checks before any regex runs, and a
+``LabelIndex`` built once per field set memoizes the label text it has already seen.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from .model import Comment
+from .textnorm import fold
+
+__all__ = [
+    "Checklist",
+    "ChecklistOption",
+    "ChecklistQuestion",
+    "FieldValue",
+    "LabelIndex",
+    "comment_lines",
+    "extract_checklists",
+    "extract_fields",
+    "html_to_text",
+    "normalize_label",
+]
+
+# --------------------------------------------------------------------------- HTML -> text
+
+# Attribute text inside a tag; quoted values may contain ">" (style="a>b").
+_ATTRS = r"""(?:[^>"']|"[^"]*"|'[^']*')*"""
+# A tag name must be followed by whitespace, "/" or ">", so "<joao@x.com>" is not a tag.
+_NAME_END = r"(?=[\s/>])"
+_BLOCKS = (
+    "p|div|tr|h[1-6]|ul|ol|dl|dt|dd|table|tbody|thead|tfoot|blockquote|pre|hr|section"
+    "|article|header|footer|main|nav|aside|figure|form|fieldset|center|address"
+)
+_BLOCK_TAG = rf"(?:</(?:{_BLOCKS}|li)\s*|<(?:{_BLOCKS}){_NAME_END}{_ATTRS})>\s*"
+
+_DROP = re.compile(
+    rf"<!--.*?(?:-->|\Z)|<(script|style){_NAME_END}{_ATTRS}>.*?(?:</\1\s*>|\Z)",
+    re.IGNORECASE | re.DOTALL,
+)
+_HAS_BLOCK = re.compile(rf"<(?:br|p|div|li|tr|h[1-6]|ul|ol|table){_NAME_END}", re.IGNORECASE)
+_HAS_LI = re.compile(rf"<li{_NAME_END}", re.IGNORECASE)
+# A run of block boundaries (optionally led by a <br>) that contains a list item opening.
+_LI_RUN = re.compile(
+    rf"<(?:br{_NAME_END}{_ATTRS}>\s*<)?(?:(?:/(?:{_BLOCKS}|li)\s*|(?:{_BLOCKS}){_NAME_END}{_ATTRS})>\s*<)*"
+    rf"li{_NAME_END}{_ATTRS}>\s*(?:{_BLOCK_TAG})*",
+    re.IGNORECASE,
+)
+# A run of block boundaries renders as one line break, as in a browser; a <br> right
+# before a block boundary adds no empty line.
+# Written to start with a literal "<" so the regex engine can skip ahead to candidates.
+_BLOCK_RUN = re.compile(
+    rf"<(?:br{_NAME_END}{_ATTRS}>\s*<)?(?:/(?:{_BLOCKS}|li)\s*|(?:{_BLOCKS}){_NAME_END}{_ATTRS})>\s*"
+    rf"(?:{_BLOCK_TAG})*",
+    re.IGNORECASE,
+)
+_BR = re.compile(rf"<br{_NAME_END}{_ATTRS}>", re.IGNORECASE)
+_CELL_END = re.compile(r"</t[dh]\s*>", re.IGNORECASE)
+_TAG = re.compile(rf"</?[a-zA-Z][a-zA-Z0-9:-]*{_NAME_END}(?:{_ATTRS}>|[^>]*>)|<![^>]*>|<\?[^>]*>")
+_BULLET_MARK = "\x01"
+_BULLET = re.compile(r"\n?[^\S\n]*\x01[^\S\n]*")
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+
+
+def html_to_text(body: str) -> str:
+    """Render an HTML or plain comment body as plain text lines.
+
+    Block tags become line breaks and ``<li>`` a "• " line so that every label stays on
+    its own line; whitespace runs collapse to one space and lines are stripped so the same
+    comment typed as HTML or as plain text parses identically.
+    """
+    if not body:
+        return ""
+    text = body
+    if "<" in text or "&" in text:
+        text = _markup_to_text(text)
+    return _tidy(text)
+
+
+def _markup_to_text(text: str) -> str:
+    """Strip tags and decode entities; the slow path of ``html_to_text``."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _BULLET_MARK in text:
+        text = text.replace(_BULLET_MARK, "")
+    if "<" in text:
+        text = _DROP.sub(" ", text)
+        if _HAS_BLOCK.search(text):
+            # Rich-text bodies break lines with tags; raw newlines are source formatting.
+            text = text.replace("\n", " ")
+        if _HAS_LI.search(text):
+            text = _LI_RUN.sub("\n" + _BULLET_MARK, text)
+        text = _BLOCK_RUN.sub("\n", text)
+        text = _BR.sub("\n", text)
+        text = _CELL_END.sub(" ", text)
+        text = _TAG.sub("", text)
+        if _BULLET_MARK in text:
+            text = _BULLET.sub("\n• ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    return text if text.isascii() else _INVISIBLE.sub("", text)
+
+
+def _tidy(text: str) -> str:
+    """Normalize line ends, collapse horizontal whitespace and strip every line."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # str.split() knows every Unicode space (nbsp, thin space, ...); cheaper than a regex.
+    return "\n".join([" ".join(line.split()) for line in text.split("\n")]).strip()
+
+
+@lru_cache(maxsize=1024)
+def comment_lines(body: str) -> tuple[str, ...]:
+    """The body's text lines with "**" bold markers removed (cached per body).
+
+    Both ``extract_fields`` and ``extract_checklists`` read the same comments, so the
+    HTML conversion is done once per body.
+    """
+    text = html_to_text(body)
+    if "**" in text:
+        text = text.replace("**", "")
+    return tuple(text.split("\n"))
+
+
+# ----------------------------------------------------------------------- label matching
+
+_PROMPT_WORDS = "informe|indique|forne[cç]a|especifique|anexe|descreva|confirme|registre|preencha"
+_LABEL_PREFIX = re.compile(
+    r"^(?:[•·▪▫◦‣●○■□➢➤►>*\-–—\"'“”‘’«»]+\s*|\d{1,3}[.)](?:\s+|$)|[a-z]\)\s*)*"
+    rf"(?:(?:{_PROMPT_WORDS})(?:\s*:\s*|\s+))?"
+    r"(?:(?:o|a|os|as)\s+)?",
+    re.IGNORECASE,
+)
+_PAREN = re.compile(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])")
+_LABEL_STRIP = " :.?;!*\"'“”‘’«»"
+# "N°", "N.º", "N. o" -> "no", the folded form of "Nº".
+_NUMERO = re.compile(r"\bn(?:\s?\.\s?|\s)?[°o]\.?(?=\s|$)")
+_MEMO_MAX = 65536
+_MAX_SEPARATORS = 6
+
+
+def _clean_label(text: str) -> str:
+    """Drop bullets, numbering, prompt words, articles, remarks and edge punctuation."""
+    s = _LABEL_PREFIX.sub("", text.strip(), count=1)
+    for _ in range(3):
+        if "(" not in s and "[" not in s:
+            break
+        s = _PAREN.sub(" ", s)
+    return " ".join(s.strip(_LABEL_STRIP).split())
+
+
+@lru_cache(maxsize=65536)
+def normalize_label(text: str) -> str:
+    """The comparison key of a label: folded, with the SOP template's decoration removed.
+
+    "• Informe: O Nº do Pedido GAR (ou "NÃO GERADO"):" and "numero do pedido gar" style
+    variants must meet the mapping's synonyms on exact equality, never on similarity.
+    """
+    s = _clean_label(fold(text))
+    if "n" in s:
+        s = _NUMERO.sub("no", s)
+    return s
+
+
+class LabelIndex:
+    """Field key lookup by label text, built once per field set and reused.
+
+    Two keys sharing a normalized synonym would make extraction depend on dict order, so
+    that is rejected at construction with a ``ValueError`` naming both keys.
+    """
+
+    __slots__ = ("_by_norm", "_keys", "_max_left", "_memo")
+
+    def __init__(self, labels: Mapping[str, Sequence[str]]) -> None:
+        by_norm: dict[str, str] = {}
+        origin: dict[str, str] = {}
+        longest = 0
+        for key, synonyms in labels.items():
+            for synonym in [synonyms] if isinstance(synonyms, str) else synonyms:
+                norm = normalize_label(synonym)
+                if not norm:
+                    raise ValueError(f"field '{key}': label {synonym!r} is empty once normalized")
+                other = by_norm.get(norm)
+                if other is not None and other != key:
+                    raise ValueError(
+                        f"fields '{other}' and '{key}' share the label '{norm}' "
+                        f"({origin[norm]!r} / {synonym!r})"
+                    )
+                by_norm[norm] = key
+                origin[norm] = synonym
+                longest = max(longest, len(synonym))
+        self._by_norm = by_norm
+        self._keys = frozenset(labels)
+        # Bullets, prompt words and remarks such as "(EXCLUSIVAMENTE o e-mail que consta
+        # no pedido)" make the written label longer than any synonym; beyond this it is prose.
+        self._max_left = longest + 120
+        self._memo: dict[str, tuple[str, str] | None] = {}
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """Every field key of the index."""
+        return self._keys
+
+    def __len__(self) -> int:
+        """Number of distinct normalized labels."""
+        return len(self._by_norm)
+
+    def lookup(self, label: str) -> str | None:
+        """The field key whose synonym equals ``label`` once both are normalized."""
+        hit = self._resolve(label)
+        return None if hit is None else hit[0]
+
+    def _resolve(self, raw: str) -> tuple[str, str] | None:
+        """(key, label as written without decoration) for label text; memoized."""
+        try:
+            return self._memo[raw]
+        except KeyError:
+            pass
+        key = self._by_norm.get(normalize_label(raw))
+        hit = None if key is None else (key, _clean_label(raw) or raw.strip())
+        if len(self._memo) >= _MEMO_MAX:
+            self._memo.clear()
+        self._memo[raw] = hit
+        return hit
+
+
+# The first ":" or a dash with a space on each side; "E-mail" and "Pix-123" never split.
+_SEP = re.compile(r":| [-–—](?= |$)")
+
+
+def _label_line(line: str, index: LabelIndex) -> tuple[str, str, str] | None:
+    """(key, label, raw value) when ``line`` starts with a known label and a separator.
+
+    Separators are tried left to right and the first whose left side is a known label
+    wins, which lets "Informe: O CPF: 123" reach its real label while an IPv6 or a time
+    in the value is never split.
+    """
+    if ":" not in line and " -" not in line and " –" not in line and " —" not in line:
+        return None
+    limit = index._max_left
+    tried = 0
+    for match in _SEP.finditer(line):
+        start = match.start()
+        if start > limit or tried >= _MAX_SEPARATORS:
+            break
+        tried += 1
+        if start == 0:
+            continue
+        hit = index._resolve(line[:start])
+        if hit is not None:
+            return hit[0], hit[1], line[match.end() :]
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldValue:
+    """One labelled value found in a comment, with where it was written."""
+
+    key: str
+    value: str
+    """As written (stripped); lines of a multi-line value joined with "\\n"."""
+    label: str
+    """The label as the agent wrote it, without bullets, prompt words or remarks."""
+    comment_id: str
+    line: int
+    """1-based line of the label inside the comment's text (``html_to_text``)."""
+
+
+_QUOTES = "\"'“”‘’«»"
+_BLANK_VALUE = " -_–—"
+
+
+def _clean_value(raw: str) -> str:
+    """Strip whitespace, surrounding quotes and trailing ';'; "" when nothing is left."""
+    value = raw.strip().rstrip(";").rstrip()
+    if len(value) >= 2 and value[0] in _QUOTES and value[-1] in _QUOTES:
+        value = value[1:-1].strip().rstrip(";").rstrip()
+    if not value.strip(_BLANK_VALUE):
+        return ""
+    return value
+
+
+def _time_key(comment: Comment) -> datetime:
+    """created_at made comparable: naive datetimes are read as UTC."""
+    created = comment.created_at
+    return created if created.tzinfo is not None else created.replace(tzinfo=UTC)
+
+
+def _chronological(comments: Sequence[Comment]) -> list[Comment]:
+    """Oldest first; equal times keep sequence order so the later one is applied last."""
+    try:
+        return sorted(comments, key=_time_key)
+    except (TypeError, AttributeError, ValueError):
+        return list(comments)
+
+
+def _comment_fields(comment: Comment, index: LabelIndex) -> Iterator[FieldValue]:
+    """Yield the labelled values of one comment in line order."""
+    lines = comment_lines(comment.body or "")
+    total = len(lines)
+    i = 0
+    while i < total:
+        hit = _label_line(lines[i], index)
+        if hit is None:
+            i += 1
+            continue
+        key, label, raw = hit
+        number = i + 1
+        i += 1
+        if raw.strip():
+            value = _clean_value(raw)
+        else:
+            # "Label:" alone: the value is on the following line(s).
+            collected: list[str] = []
+            while i < total:
+                nxt = lines[i]
+                if not nxt:
+                    if collected:
+                        break
+                elif _label_line(nxt, index) is not None:
+                    break
+                else:
+                    collected.append(nxt)
+                i += 1
+            value = _clean_value("\n".join(collected))
+        if value:
+            yield FieldValue(key, value, label, str(comment.id), number)
+
+
+def extract_fields(comments: Sequence[Comment], index: LabelIndex) -> dict[str, FieldValue]:
+    """Labelled values of the comments, the newest comment winning per field.
+
+    A field absent (or empty) in a newer comment keeps its older value: agents often add
+    only the missing data in a follow-up note. Within one comment the later line wins.
+    """
+    found: dict[str, FieldValue] = {}
+    for comment in _chronological(comments):
+        for value in _comment_fields(comment, index):
+            found[value.key] = value
+    return found
+
+
+# ------------------------------------------------------------------------------ checklists
+
+_MARK = re.compile(r"[(\[] *([xX✓✔✅☑])? *[)\]]")
+_TITLE = re.compile(r"^[•·*\-\s]*check[ -]?list\s*(?::|[-–—])\s*(?P<title>.*)$", re.IGNORECASE)
+_ANALYSIS = re.compile(
+    r"^[•·*\-\s]*(?:descri[cç][aã]o da an[aá]lise(?: realizada)?|detalhamento da an[aá]lise"
+    r"(?: realizada)?|an[aá]lise(?: realizada)?)\s*(?:(?::| [-–—](?= |$))\s*(?P<rest>.*))?$",
+    re.IGNORECASE,
+)
+_HAS_CHECKLIST = re.compile(r"check[ -]?list", re.IGNORECASE)
+_OPTION_STRIP = " /|;,-–—"
+_QUESTION_LEAD = "•·▪*-–— "
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistOption:
+    """One answer of a checklist question and whether the agent marked it."""
+
+    label: str
+    marked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistQuestion:
+    """A checklist question with its options in written order."""
+
+    text: str
+    options: tuple[ChecklistOption, ...]
+    line: int
+    """1-based line of the question (of its first options line when it has no text)."""
+
+    @property
+    def marked(self) -> tuple[str, ...]:
+        """Labels of the marked options: one for a correctly answered question."""
+        return tuple(o.label for o in self.options if o.marked)
+
+
+@dataclass(frozen=True, slots=True)
+class Checklist:
+    """A "Checklist - <title>" macro filled in an internal note."""
+
+    title: str
+    questions: tuple[ChecklistQuestion, ...]
+    analysis: str | None
+    """Lines after the analysis heading; None without the heading, "" if it is empty."""
+    comment_id: str
+
+
+def _options(line: str, marks: list[re.Match[str]]) -> tuple[str, list[ChecklistOption]]:
+    """(text before the options, options) of a line holding at least one mark."""
+    first = marks[0]
+    options: list[ChecklistOption] = []
+    if first.start() > 0 and marks[-1].end() == len(line):
+        # "Sim (X) Não ( )": each mark follows its option.
+        prefix = ""
+        previous = 0
+        for mark in marks:
+            options.append(
+                ChecklistOption(
+                    line[previous : mark.start()].strip(_OPTION_STRIP), mark.group(1) is not None
+                )
+            )
+            previous = mark.end()
+    else:
+        # "(X) Apps ( ) Painel Emissor": each mark precedes its option.
+        prefix = line[: first.start()].strip(_QUESTION_LEAD)
+        for position, mark in enumerate(marks):
+            end = marks[position + 1].start() if position + 1 < len(marks) else len(line)
+            options.append(
+                ChecklistOption(
+                    line[mark.end() : end].strip(_OPTION_STRIP), mark.group(1) is not None
+                )
+            )
+    return prefix, [o for o in options if o.label or o.marked]
+
+
+class _Builder:
+    """Accumulates one checklist while its comment's lines are read."""
+
+    __slots__ = ("analysis", "pending", "pending_line", "questions", "title")
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.questions: list[ChecklistQuestion] = []
+        self.pending: str | None = None
+        self.pending_line = 0
+        self.analysis: list[str] | None = None
+
+    def add_line(self, line: str, number: int) -> None:
+        """Feed one non-title line of the checklist's body."""
+        if self.analysis is not None:
+            self.analysis.append(line)
+            return
+        if not line:
+            return
+        heading = _ANALYSIS.match(line) if "n" in line or "N" in line else None
+        if heading is not None:
+            rest = heading.group("rest")
+            self.analysis = [rest.strip()] if rest and rest.strip() else []
+            return
+        marks = list(_MARK.finditer(line)) if ("(" in line or "[" in line) else []
+        if not marks:
+            # A question candidate; it becomes a question once options follow.
+            self.pending = line.strip(_QUESTION_LEAD)
+            self.pending_line = number
+            return
+        prefix, options = _options(line, marks)
+        if prefix:
+            self.questions.append(ChecklistQuestion(prefix, tuple(options), number))
+            self.pending = None
+        elif self.pending is not None:
+            self.questions.append(
+                ChecklistQuestion(self.pending, tuple(options), self.pending_line)
+            )
+            self.pending = None
+        elif self.questions:
+            # One option per line under the same question.
+            last = self.questions[-1]
+            self.questions[-1] = ChecklistQuestion(
+                last.text, last.options + tuple(options), last.line
+            )
+        else:
+            self.questions.append(ChecklistQuestion("", tuple(options), number))
+
+    def build(self, comment_id: str) -> Checklist:
+        """The finished checklist; the analysis keeps its inner lines, trimmed at the ends."""
+        analysis: str | None = None
+        if self.analysis is not None:
+            analysis = "\n".join(self.analysis).strip()
+        return Checklist(self.title, tuple(self.questions), analysis, comment_id)
+
+
+def _comment_checklists(comment: Comment) -> list[Checklist]:
+    """The checklists of one comment in written order."""
+    body = comment.body or ""
+    if not _HAS_CHECKLIST.search(body):
+        return []
+    found: list[Checklist] = []
+    current: _Builder | None = None
+    for number, line in enumerate(comment_lines(body), start=1):
+        title = _TITLE.match(line) if ("k" in line or "K" in line) else None
+        name = title.group("title").rstrip(" :") if title is not None else ""
+        if name:
+            if current is not None:
+                found.append(current.build(str(comment.id)))
+            current = _Builder(name)
+        elif current is not None:
+            current.add_line(line, number)
+    if current is not None:
+        found.append(current.build(str(comment.id)))
+    return found
+
+
+def extract_checklists(comments: Sequence[Comment]) -> list[Checklist]:
+    """Checklists of the comments, ordered by comment time then position.
+
+    A checklist repeated under the same (folded) title is superseded by its newest copy,
+    which takes the newer position: agents re-apply the macro to correct an answer.
+    """
+    latest: dict[str, Checklist] = {}
+    for comment in _chronological(comments):
+        for checklist in _comment_checklists(comment):
+            key = fold(checklist.title)
+            latest.pop(key, None)
+            latest[key] = checklist
+    return list(latest.values())

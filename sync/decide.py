@@ -1,0 +1,672 @@
+"""Ticket + mapping + context + now -> Decision. Pure: no I/O, no clock, no connectors.
+
+Theory of operation: the internal comments are parsed once into labelled values; the
+request type comes from the ticket's type field, else from the comment ("Tipo de
+solicitação: ..."), else from a checklist title. The type's requirements are its own plus
+those of every rule whose condition holds; each present value is validated. A complete
+ticket gets the actions of its matching rules and type; an incomplete one gets the
+mapping's ``on_incomplete`` actions (a note naming what is missing, back to its agent) and
+is never routed. Rules marked ``run: always`` (context facts such as onboarding or a
+finance block) act either way; ``stop`` ends the evaluation at that rule.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from .actions import (
+    Action,
+    AddNote,
+    CreateChildTicket,
+    CreateTask,
+    CreateTicket,
+    MarkCritical,
+    Merge,
+    Resolve,
+    Route,
+    SetPriority,
+    SetStatus,
+)
+from .comment_parser import Checklist, FieldValue, extract_checklists, extract_fields
+from .mapping_loader import TYPE_KEY, CompiledMapping, CompiledType, type_key
+from .mapping_schema import ActionSpec, AttachmentSpec, ChecklistSpec, Condition, DueSpec, RuleSpec
+from .masking import SENSITIVE_VALIDATORS, mask_value
+from .model import Comment, Context, RelatedTicket, Ticket
+from .templates import render
+from .textnorm import fold
+from .validators import validate
+
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """A required item the comment lacks, named by the SOP's label."""
+
+    key: str
+    label: str
+    sop: str
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """A present value that fails its validator; ``value`` is masked when it is PII."""
+
+    key: str
+    label: str
+    reason: str
+    value: str
+    sop: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What must happen to one ticket, and why."""
+
+    mapping: str
+    ticket_id: str
+    outcome: str
+    """``complete``, ``incomplete``, ``unmapped`` or ``handled_by_rule`` (a stop rule fired)."""
+    request_type: str | None
+    sop: tuple[str, ...]
+    complete: bool
+    missing: tuple[Missing, ...] = ()
+    invalid: tuple[Invalid, ...] = ()
+    checked: tuple[str, ...] = ()
+    actions: tuple[Action, ...] = ()
+    rules: tuple[str, ...] = ()
+    suggestions: tuple[str, ...] = ()
+    explanation: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form used by ``explain --format json`` and the audit trail."""
+        return {
+            "ticket_id": self.ticket_id,
+            "mapping": self.mapping,
+            "outcome": self.outcome,
+            "request_type": self.request_type,
+            "sop": list(self.sop),
+            "complete": self.complete,
+            "missing": [
+                {"field": m.key, "label": m.label, "sop": m.sop} for m in self.missing
+            ],
+            "invalid": [
+                {"field": i.key, "label": i.label, "reason": i.reason, "value": i.value,
+                 "sop": i.sop}
+                for i in self.invalid
+            ],
+            "checked": list(self.checked),
+            "actions": [a.to_dict() for a in self.actions],
+            "rules": list(self.rules),
+            "suggestions": list(self.suggestions),
+            "explanation": list(self.explanation),
+        }
+
+
+@dataclass(slots=True)
+class _Env:
+    """Everything conditions and templates read, gathered once per decision."""
+
+    ticket: Ticket
+    context: Context
+    values: dict[str, str]
+    raw: dict[str, FieldValue]
+    attachments: frozenset[str]
+    duplicate: RelatedTicket | None
+    anchor: datetime
+    now: datetime
+    names: dict[str, Any] = field(default_factory=dict)
+    roots: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+def decide(mapping: CompiledMapping, ticket: Ticket, context: Context, now: datetime) -> Decision:
+    """Decide what the SOP requires for ``ticket``; deterministic in its arguments."""
+    internal = tuple(c for c in ticket.comments if c.internal)
+    raw = extract_fields(internal, mapping.labels)
+    checklists = extract_checklists(internal) if _uses_checklists(mapping) else []
+    type_name, type_source = _resolve_type(mapping, ticket, raw, checklists)
+    ctype = mapping.types.get(type_name) if type_name else None
+    env = _Env(
+        ticket=ticket,
+        context=context,
+        values={},
+        raw=raw,
+        attachments=_matched_attachments(mapping.spec.attachments, ticket),
+        duplicate=next((t for t in context.open_tickets if t.same_subject), None),
+        anchor=max((c.created_at for c in internal), default=ticket.updated_at),
+        now=now,
+    )
+    explanation: list[str] = []
+    if type_source:
+        explanation.append(type_source)
+    field_keys = ctype.field_keys if ctype else _preflight_keys(mapping)
+    checked, invalid = _validate_present(mapping, field_keys, raw, ticket, env, now)
+
+    missing: list[Missing] = []
+    actions: list[Action] = []
+    rules_hit: list[str] = []
+    sops = [str(s) for s in mapping.spec.sop] if ctype is None else [str(ctype.spec.sop)]
+
+    stopped = _apply_rules(mapping, mapping.spec.preflight, None, env, missing, actions, rules_hit,
+                           invalid=invalid, ctype=ctype, checked=checked)
+    if stopped is not None:
+        explanation.append(f"rule '{stopped.id}' handled the ticket ({stopped.sop})")
+        return _finish(mapping, ticket, "handled_by_rule", type_name, sops, not missing, missing,
+                       invalid, checked, actions, rules_hit, (), explanation)
+
+    if ctype is None:
+        suggestions = _suggest(mapping, ticket, internal, raw)
+        if ticket.request_type or TYPE_KEY in raw:
+            explanation.append(
+                f"request type '{ticket.request_type or raw[TYPE_KEY].value}' is not in "
+                f"mapping '{mapping.name}': no type rules apply"
+            )
+        else:
+            explanation.append("no request type on the ticket or in its comments")
+        if suggestions:
+            explanation.append("possible types (not applied): " + "; ".join(suggestions))
+        complete = not missing and not invalid
+        if not complete:
+            actions = [*actions, *_build(mapping, mapping.spec.defaults.on_incomplete, env,
+                                         missing, invalid, checked, None)]
+        actions.extend(_build(mapping, mapping.spec.defaults.on_unmapped, env, missing, invalid,
+                              checked, None))
+        return _finish(mapping, ticket, "unmapped", None, sops, complete, missing, invalid,
+                       checked, actions, rules_hit, tuple(suggestions), explanation)
+
+    spec = ctype.spec
+    sop = str(spec.sop)
+    for key in spec.require:
+        if key not in env.values and key not in _invalid_keys(invalid):
+            missing.append(Missing(key, mapping.spec.fields[key].label, sop))
+    _require_one_of(mapping, spec.at_least_one_of, env, invalid, missing, sop)
+    for key in spec.require_attachments:
+        if key not in env.attachments:
+            missing.append(Missing(key, mapping.spec.attachments[key].label, sop))
+    if spec.checklist is not None:
+        _check_checklist(spec.checklist, checklists, missing, invalid, sop)
+
+    pending: list[Action] = []
+    stopped = _apply_rules(mapping, ctype.rules, spec.sop, env, missing, pending, rules_hit,
+                           invalid=invalid, always_sink=actions, ctype=ctype, checked=checked)
+    complete = not missing and not invalid
+    if complete:
+        actions.extend(pending)
+        if stopped is None:
+            actions.extend(_build(mapping, spec.actions, env, missing, invalid, checked, ctype))
+        outcome = "complete"
+    else:
+        on_incomplete = (
+            spec.on_incomplete if spec.on_incomplete is not None
+            else mapping.spec.defaults.on_incomplete
+        )
+        actions.extend(_build(mapping, on_incomplete, env, missing, invalid, checked, ctype))
+        outcome = "incomplete"
+    if stopped is not None:
+        explanation.append(f"rule '{stopped.id}' stopped further rules")
+    return _finish(mapping, ticket, outcome, spec.name, [sop], complete, missing, invalid,
+                   checked, actions, rules_hit, (), explanation)
+
+
+def _uses_checklists(mapping: CompiledMapping) -> bool:
+    return any(t.spec.checklist is not None for t in mapping.types.values())
+
+
+def _resolve_type(
+    mapping: CompiledMapping,
+    ticket: Ticket,
+    raw: Mapping[str, FieldValue],
+    checklists: list[Checklist],
+) -> tuple[str | None, str | None]:
+    if ticket.request_type and ticket.request_type.strip():
+        name = mapping.match_type(ticket.request_type)
+        return name, f"type from the ticket's type field: '{ticket.request_type}'" if name else None
+    written = raw.get(TYPE_KEY)
+    if written is not None:
+        name = mapping.match_type(written.value)
+        if name:
+            return name, f"type from the comment ('{written.label}: {written.value}')"
+    for checklist in reversed(checklists):
+        for ctype in mapping.types.values():
+            if ctype.spec.checklist and fold(ctype.spec.checklist.title) == fold(checklist.title):
+                return ctype.spec.name, f"type from the checklist '{checklist.title}'"
+    return None, None
+
+
+def _preflight_keys(mapping: CompiledMapping) -> frozenset[str]:
+    keys: set[str] = set()
+    for rule in mapping.spec.preflight:
+        keys.update(rule.require)
+        keys.update(rule.at_least_one_of)
+    return frozenset(keys)
+
+
+def _validate_present(
+    mapping: CompiledMapping,
+    keys: Iterable[str],
+    raw: Mapping[str, FieldValue],
+    ticket: Ticket,
+    env: _Env,
+    now: datetime,
+) -> tuple[list[str], list[Invalid]]:
+    checked: list[str] = []
+    invalid: list[Invalid] = []
+    for key in sorted(keys):
+        fspec = mapping.spec.fields[key]
+        found = raw.get(key)
+        value = found.value if found is not None else None
+        if value is None and fspec.ticket_field:
+            ticket_value = ticket.fields.get(fspec.ticket_field)
+            if ticket_value not in (None, ""):
+                value = str(ticket_value)
+        if value is None:
+            continue
+        check = validate(fspec.validator, value, fspec.options, now)
+        if check.ok:
+            env.values[key] = check.value if check.value is not None else value
+            checked.append(fspec.label)
+        else:
+            shown = (
+                mask_value(fspec.validator, value)
+                if fspec.validator in SENSITIVE_VALIDATORS
+                else value
+            )
+            invalid.append(
+                Invalid(key, fspec.label, check.reason or "valor inválido", shown, "")
+            )
+    return checked, invalid
+
+
+def _invalid_keys(invalid: list[Invalid]) -> set[str]:
+    return {i.key for i in invalid}
+
+
+def _require_one_of(
+    mapping: CompiledMapping,
+    keys: list[str],
+    env: _Env,
+    invalid: list[Invalid],
+    missing: list[Missing],
+    sop: str,
+) -> None:
+    if not keys:
+        return
+    if any(k in env.values for k in keys) or any(k in _invalid_keys(invalid) for k in keys):
+        return
+    labels = [mapping.spec.fields[k].label for k in keys]
+    missing.append(Missing("|".join(keys), " e/ou ".join(labels), sop))
+
+
+def _apply_rules(
+    mapping: CompiledMapping,
+    rules: Iterable[RuleSpec],
+    type_sop: Any,
+    env: _Env,
+    missing: list[Missing],
+    sink: list[Action],
+    hit: list[str],
+    *,
+    invalid: list[Invalid] | None = None,
+    always_sink: list[Action] | None = None,
+    ctype: CompiledType | None = None,
+    checked: list[str] | None = None,
+) -> RuleSpec | None:
+    """Add matching rules' requirements; queue their actions; return the stop rule if any."""
+    invalid = invalid if invalid is not None else []
+    for rule in rules:
+        if rule.when is not None and not _holds(rule.when, env):
+            continue
+        hit.append(rule.id)
+        sop = str(rule.sop or type_sop or mapping.spec.sop[0])
+        for key in rule.require:
+            if key not in env.values and key not in _invalid_keys(invalid):
+                if not any(m.key == key for m in missing):
+                    missing.append(Missing(key, mapping.spec.fields[key].label, sop))
+        _require_one_of(mapping, rule.at_least_one_of, env, invalid, missing, sop)
+        for key in rule.require_attachments:
+            if key not in env.attachments and not any(m.key == key for m in missing):
+                missing.append(Missing(key, mapping.spec.attachments[key].label, sop))
+        built = _build(mapping, rule.actions, env, missing, invalid, checked or [], ctype)
+        if rule.run == "always":
+            (always_sink if always_sink is not None else sink).extend(built)
+        else:
+            sink.extend(built)
+        if rule.stop:
+            return rule
+    return None
+
+
+def _holds(cond: Condition, env: _Env) -> bool:
+    if cond.all is not None:
+        return all(_holds(c, env) for c in cond.all)
+    if cond.any is not None:
+        return any(_holds(c, env) for c in cond.any)
+    if cond.not_ is not None:
+        return not _holds(cond.not_, env)
+    if cond.attachment is not None:
+        return cond.attachment in env.attachments
+    if cond.duplicate is not None:
+        dup = env.duplicate
+        if (dup is not None) != cond.duplicate:
+            return False
+        if dup is None:
+            return True
+        if cond.has_linked_card is not None and dup.has_linked_card != cond.has_linked_card:
+            return False
+        if cond.newer is not None:
+            is_newer = dup.created_at is not None and dup.created_at > env.ticket.created_at
+            if is_newer != cond.newer:
+                return False
+        return True
+    if cond.field is not None:
+        value: Any = env.values.get(cond.field)
+        if value is None and cond.field in env.raw:
+            value = env.raw[cond.field].value
+    elif cond.ticket is not None:
+        value = getattr(env.ticket, cond.ticket)
+    else:
+        assert cond.context is not None
+        value = env.context.facts.get(cond.context)
+    return _test(cond, value, env.now)
+
+
+def _test(cond: Condition, value: Any, now: datetime) -> bool:
+    present = value is not None and value != "" and value is not False
+    if cond.within_days is not None:
+        return _within_days(value, cond.within_days, now)
+    if cond.present is not None:
+        return present == cond.present
+    if cond.in_ is not None:
+        return value is not None and any(_same(value, v) for v in cond.in_)
+    if cond.not_equals is not None:
+        return value is None or not _same(value, cond.not_equals)
+    return value is not None and _same(value, cond.equals)
+
+
+def _within_days(value: Any, days: int, now: datetime) -> bool:
+    """True when an ISO date value lies in the ``days`` calendar days up to ``now``."""
+    try:
+        when = date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return False
+    return 0 <= (now.date() - when).days <= days
+
+
+def _same(value: Any, expected: Any) -> bool:
+    if isinstance(expected, bool):
+        if isinstance(value, bool):
+            return value == expected
+        return fold(str(value)) in ({"true", "sim", "yes", "1"} if expected else
+                                    {"false", "nao", "no", "0"})
+    return fold(str(value)) == fold(str(expected))
+
+
+def _matched_attachments(specs: Mapping[str, AttachmentSpec], ticket: Ticket) -> frozenset[str]:
+    matched = set()
+    for key, spec in specs.items():
+        for attachment in ticket.attachments:
+            name = fold(attachment.name)
+            if not any(fnmatch.fnmatchcase(name, fold(p)) for p in spec.patterns):
+                continue
+            ctype = (attachment.content_type or "").lower()
+            if spec.content_types and not any(ctype.startswith(c) for c in spec.content_types):
+                continue
+            matched.add(key)
+            break
+    return frozenset(matched)
+
+
+def _check_checklist(
+    spec: ChecklistSpec,
+    checklists: list[Checklist],
+    missing: list[Missing],
+    invalid: list[Invalid],
+    sop: str,
+) -> None:
+    found = next((c for c in reversed(checklists) if fold(c.title) == fold(spec.title)), None)
+    label = f"Checklist - {spec.title}"
+    if found is None:
+        missing.append(Missing("checklist", label, sop))
+        return
+    asked = {fold(q.text): q for q in found.questions}
+    for question in spec.questions:
+        if fold(question) not in asked:
+            missing.append(Missing("checklist", f"{label}: pergunta '{question}'", sop))
+    if not found.questions:
+        invalid.append(Invalid("checklist", label, "checklist sem perguntas marcáveis", "", sop))
+    for question in found.questions:
+        marks = len(question.marked)
+        if marks == 0:
+            invalid.append(Invalid("checklist", label, f"pergunta '{question.text}' sem resposta "
+                                   "(marque uma opção com X)", "", sop))
+        elif marks > 1:
+            invalid.append(Invalid("checklist", label, f"pergunta '{question.text}' com {marks} "
+                                   "respostas (marque apenas uma)", "", sop))
+    analysis = (found.analysis or "").strip()
+    if spec.analysis_required and not analysis:
+        missing.append(Missing("analysis", "Descrição da análise realizada", sop))
+    elif analysis:
+        lines = [line for line in analysis.splitlines() if line.strip()]
+        if len(lines) > spec.analysis_max_lines:
+            invalid.append(Invalid("analysis", "Descrição da análise realizada",
+                                   f"a análise deve ter no máximo {spec.analysis_max_lines} "
+                                   f"linhas (tem {len(lines)})", "", sop))
+
+
+def _bullets(items: Iterable[str]) -> str:
+    return "\n".join(f"• {item}" for item in items)
+
+
+def _note_names(
+    mapping: CompiledMapping,
+    ctype: CompiledType | None,
+    missing: list[Missing],
+    invalid: list[Invalid],
+    checked: list[str],
+    env: _Env,
+) -> dict[str, Any]:
+    details = []
+    for key, fspec in mapping.spec.fields.items():
+        found = env.raw.get(key)
+        if found is not None:
+            details.append(f"{fspec.label}: {found.value}")
+    return {
+        "type": ctype.spec.name if ctype else "",
+        "sop": str(ctype.spec.sop) if ctype else "; ".join(str(s) for s in mapping.spec.sop),
+        "missing": _bullets(m.label for m in missing),
+        "invalid": _bullets(
+            f"{i.label}: {i.reason}" + (f" (informado: {i.value})" if i.value else "")
+            for i in invalid
+        ),
+        "checked": _bullets(checked),
+        "manual_checks": _bullets(ctype.spec.manual_checks) if ctype else "",
+        "details": "\n".join(details),
+    }
+
+
+def _roots(env: _Env) -> dict[str, Mapping[str, Any]]:
+    t = env.ticket
+    dup = env.duplicate
+    return {
+        "ticket": {
+            "id": t.id, "number": t.display_number, "subject": t.subject, "status": t.status,
+            "owner": t.owner, "queue": t.queue, "source": t.source,
+            "request_type": t.request_type,
+        },
+        "fields": {k: v.value for k, v in env.raw.items()},
+        "context": env.context.facts,
+        "duplicate": {
+            "id": dup.id, "number": dup.number or dup.id, "subject": dup.subject,
+            "owner": dup.owner,
+        } if dup else {},
+    }
+
+
+def _due(mapping: CompiledMapping, spec: DueSpec | None, env: _Env) -> datetime | None:
+    if spec is None:
+        return None
+    cal = mapping.calendar
+    if spec.business_hours:
+        return cal.add_business_hours(env.anchor, spec.business_hours)
+    if spec.business_days:
+        return cal.add_business_days(env.anchor, spec.business_days)
+    if spec.hours:
+        return cal.add_calendar(env.anchor, hours=spec.hours)
+    return cal.add_calendar(env.anchor, days=spec.days or 0)
+
+
+def _build(
+    mapping: CompiledMapping,
+    specs: Iterable[ActionSpec],
+    env: _Env,
+    missing: list[Missing],
+    invalid: list[Invalid],
+    checked: list[str],
+    ctype: CompiledType | None,
+) -> list[Action]:
+    specs = list(specs)
+    if not specs:
+        return []
+    env.names.update(_note_names(mapping, ctype, missing, invalid, checked, env))
+    if not env.roots:
+        env.roots.update(_roots(env))
+    out: list[Action] = []
+    for spec in specs:
+        action = _make(mapping, spec, env)
+        if action is not None:
+            out.append(action)
+    return out
+
+
+def _make(mapping: CompiledMapping, item: ActionSpec, env: _Env) -> Action | None:
+    def r(text: str | None) -> str | None:
+        if text is None:
+            return None
+        return render(text, env.names, env.roots).strip() or None
+
+    def tpl(name: str | None) -> str | None:
+        return r(mapping.spec.templates[name]) if name else None
+
+    kind = item.kind
+    if kind == "route" and item.route:
+        s = item.route
+        return Route(queue=r(s.queue), group=r(s.group), team=r(s.team), owner=r(s.owner))
+    if kind == "set_status" and item.set_status:
+        return SetStatus(status=item.set_status.status,
+                         justification=r(item.set_status.justification))
+    if kind == "add_note" and item.add_note:
+        return AddNote(text=tpl(item.add_note.template) or "", purpose=item.add_note.purpose)
+    if kind == "create_task" and item.create_task:
+        s = item.create_task
+        due = _due(mapping, s.due, env)
+        assert due is not None
+        return CreateTask(subject=r(s.subject) or s.subject, due=due, owner=r(s.owner),
+                          description=r(s.description))
+    if kind == "create_child_ticket" and item.create_child_ticket:
+        s = item.create_child_ticket
+        return CreateChildTicket(subject=r(s.subject) or s.subject,
+                                 description=tpl(s.description_template) or "",
+                                 group=r(s.group), owner=r(s.owner),
+                                 requester_email=r(s.requester_email),
+                                 due=_due(mapping, s.due, env))
+    if kind == "create_ticket" and item.create_ticket:
+        s = item.create_ticket
+        return CreateTicket(subject=r(s.subject) or s.subject,
+                            description=tpl(s.description_template) or "",
+                            status=s.status, owner=r(s.owner), group=r(s.group),
+                            requester_email=r(s.requester_email),
+                            internal_note=tpl(s.note_template), due=_due(mapping, s.due, env))
+    if kind == "merge" and item.merge:
+        into = r(item.merge.into)
+        return Merge(into=into, note=tpl(item.merge.note_template)) if into else None
+    if kind == "resolve" and item.resolve:
+        return Resolve(status=item.resolve.status)
+    if kind == "set_priority" and item.set_priority:
+        return SetPriority(priority=item.set_priority.priority)
+    if kind == "mark_critical" and item.mark_critical:
+        return MarkCritical(reason=r(item.mark_critical.reason) or item.mark_critical.reason)
+    return None
+
+
+def _drop_redundant(ticket: Ticket, actions: list[Action]) -> tuple[list[Action], list[str]]:
+    """Remove routes/statuses the ticket already has, so a handled ticket asks for nothing."""
+    kept: list[Action] = []
+    dropped: list[str] = []
+    for action in actions:
+        if isinstance(action, Route):
+            wanted = {"queue": action.queue, "owner": action.owner}
+            same = all(
+                value is None or (getattr(ticket, key) is not None
+                                  and fold(value) == fold(getattr(ticket, key)))
+                for key, value in wanted.items()
+            ) and action.group is None and action.team is None and (action.queue or action.owner)
+            if same:
+                dropped.append(f"route to '{action.target}' skipped: already there")
+                continue
+        if isinstance(action, SetStatus) and ticket.status and fold(ticket.status) == fold(
+            action.status
+        ):
+            dropped.append(f"status '{action.status}' skipped: already set")
+            continue
+        if action in kept:
+            continue
+        kept.append(action)
+    return kept, dropped
+
+
+def _suggest(
+    mapping: CompiledMapping, ticket: Ticket, comments: tuple[Comment, ...],
+    raw: Mapping[str, FieldValue],
+) -> list[str]:
+    written = ticket.request_type or (raw[TYPE_KEY].value if TYPE_KEY in raw else "")
+    if written:
+        children = mapping.children.get(type_key(written))
+        if children:
+            return list(children)
+    text = fold(" ".join([ticket.subject, *(c.body for c in comments)]))
+    scored: list[tuple[int, str]] = []
+    for ctype in mapping.types.values():
+        score = sum(1 for ident in ctype.spec.identifiers if fold(ident) in text)
+        if score:
+            scored.append((score, ctype.spec.name))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    return [name for _, name in scored[:3]]
+
+
+def _finish(
+    mapping: CompiledMapping,
+    ticket: Ticket,
+    outcome: str,
+    type_name: str | None,
+    sops: list[str],
+    complete: bool,
+    missing: list[Missing],
+    invalid: list[Invalid],
+    checked: list[str],
+    actions: list[Action],
+    rules: list[str],
+    suggestions: tuple[str, ...],
+    explanation: list[str],
+) -> Decision:
+    kept, dropped = _drop_redundant(ticket, actions)
+    for i, item in enumerate(invalid):
+        if not item.sop:
+            invalid[i] = Invalid(item.key, item.label, item.reason, item.value,
+                                 sops[0] if sops else "")
+    return Decision(
+        mapping=mapping.name,
+        ticket_id=ticket.id,
+        outcome=outcome,
+        request_type=type_name,
+        sop=tuple(sops),
+        complete=complete,
+        missing=tuple(missing),
+        invalid=tuple(invalid),
+        checked=tuple(checked),
+        actions=tuple(kept),
+        rules=tuple(rules),
+        suggestions=suggestions,
+        explanation=(*explanation, *dropped),
+    )

@@ -1,0 +1,360 @@
+"""Load mapping YAML files, check every cross-reference, and compile them for ``decide``.
+
+All problems found in one file are reported together, each with file, line and path, so
+an operator fixes a mapping in one round instead of one error per start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .business_time import BusinessCalendar
+from .comment_parser import LabelIndex
+from .errors import MappingError, Problem
+from .mapping_schema import (
+    ActionSpec,
+    Condition,
+    FieldSpec,
+    MappingSpec,
+    RuleSpec,
+    TypeSpec,
+)
+from .templates import check_placeholders
+from .textnorm import fold
+from .validators import REGISTRY, validate
+from .yaml_lines import LocatedDocumentError, dotted, line_of, load_yaml
+
+TYPE_KEY = "__request_type__"
+"""Label-index key under which the mapping's ``type_labels`` are extracted."""
+
+_WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+
+def default_mapping_dir() -> Path:
+    """The ``mappings/`` directory shipped with the package."""
+    import mappings
+
+    return Path(mappings.__file__).resolve().parent
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledType:
+    """A request type with its rules flattened for fast decisions."""
+
+    spec: TypeSpec
+    rules: tuple[RuleSpec, ...]
+    """The mapping's ``common`` rules followed by the type's own."""
+    field_keys: frozenset[str]
+    """Every field this type may validate (required anywhere or optional)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledMapping:
+    """A validated mapping plus the indexes ``decide`` needs."""
+
+    spec: MappingSpec
+    path: str
+    calendar: BusinessCalendar
+    labels: LabelIndex
+    types: dict[str, CompiledType]
+    """By type name (as written in the mapping)."""
+    type_index: dict[str, str]
+    """Folded name/alias/path -> type name."""
+    children: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Folded parent category -> its sub-type names ("Pedidos" -> "Pedidos > ...")."""
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def match_type(self, raw: str | None) -> str | None:
+        """The type name a raw type/category string denotes, or None."""
+        if not raw:
+            return None
+        return self.type_index.get(type_key(raw))
+
+
+def type_key(raw: str) -> str:
+    """Folded comparison key of a type name or category path ("A > B", "A / B")."""
+    text = fold(raw).replace(" / ", " > ").replace("»", ">")
+    parts = [part.strip(" .:-") for part in text.split(">")]
+    return " > ".join(part for part in parts if part)
+
+
+def load_mapping_file(path: Path) -> CompiledMapping:
+    """Read, validate and compile one mapping file; raises ``MappingError``."""
+    filename = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MappingError([Problem(filename, None, "", f"cannot read: {exc.strerror}")]) from exc
+    try:
+        data, lines = load_yaml(text, filename)
+    except LocatedDocumentError as exc:
+        raise MappingError([exc.problem]) from exc
+    if not isinstance(data, dict):
+        raise MappingError([Problem(filename, 1, "", "a mapping file must be a YAML mapping")])
+    try:
+        spec = MappingSpec.model_validate(data)
+    except ValidationError as exc:
+        raise MappingError(_pydantic_problems(exc, filename, lines)) from exc
+    problems: list[Problem] = []
+    checker = _Checker(spec, filename, lines, problems)
+    checker.run()
+    if path.stem != spec.name:
+        problems.append(
+            Problem(filename, lines.get(("name",)), "name",
+                    f"'{spec.name}' must equal the file name '{path.stem}'")
+        )
+    calendar = checker.calendar()
+    labels = checker.label_index()
+    if problems:
+        raise MappingError(problems)
+    assert calendar is not None and labels is not None
+    return _compile(spec, filename, calendar, labels)
+
+
+def load_mappings(directory: Path | None = None) -> dict[str, CompiledMapping]:
+    """Load every ``*.yaml`` mapping in a directory; all problems reported together."""
+    directory = directory or default_mapping_dir()
+    loaded: dict[str, CompiledMapping] = {}
+    problems: list[Problem] = []
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            mapping = load_mapping_file(path)
+        except MappingError as exc:
+            problems.extend(exc.problems)
+            continue
+        loaded[mapping.name] = mapping
+    if problems:
+        raise MappingError(problems)
+    if not loaded:
+        raise MappingError([Problem(str(directory), None, "", "no *.yaml mapping files found")])
+    return loaded
+
+
+def load_mapping(name: str, directory: Path | None = None) -> CompiledMapping:
+    """Load one mapping by name (``eps``) or by path to a YAML file."""
+    candidate = Path(name)
+    if candidate.suffix in {".yaml", ".yml"} or "/" in name:
+        return load_mapping_file(candidate)
+    directory = directory or default_mapping_dir()
+    path = directory / f"{name}.yaml"
+    if not path.exists():
+        known = sorted(p.stem for p in directory.glob("*.yaml"))
+        raise MappingError(
+            [Problem(str(path), None, "", f"unknown mapping '{name}'; known: {', '.join(known)}")]
+        )
+    return load_mapping_file(path)
+
+
+def _pydantic_problems(exc: ValidationError, filename: str, lines: dict[Any, int]) -> list[Problem]:
+    problems = []
+    for error in exc.errors():
+        loc = tuple(part for part in error["loc"] if isinstance(part, str | int))
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif error["type"] == "missing":
+            message = "required key missing"
+        value = error.get("input")
+        if error["type"] not in {"missing", "extra_forbidden"} and isinstance(value, str | int):
+            message += f" (got {value!r})"
+        problems.append(Problem(filename, line_of(lines, loc), dotted(loc), message))
+    return problems
+
+
+class _Checker:
+    """Cross-reference checks pydantic cannot express."""
+
+    def __init__(
+        self, spec: MappingSpec, filename: str, lines: dict[Any, int], problems: list[Problem]
+    ) -> None:
+        self.spec = spec
+        self.filename = filename
+        self.lines = lines
+        self.problems = problems
+        self.field_keys = set(spec.fields)
+
+    def add(self, loc: tuple[str | int, ...], message: str) -> None:
+        self.problems.append(Problem(self.filename, line_of(self.lines, loc), dotted(loc), message))
+
+    def run(self) -> None:
+        for key, fspec in self.spec.fields.items():
+            self.check_validator(("fields", key), fspec)
+        for name, template in self.spec.templates.items():
+            for message in check_placeholders(template, self.field_keys):
+                self.add(("templates", name), message)
+        self.check_actions(("defaults", "on_incomplete"), self.spec.defaults.on_incomplete)
+        self.check_actions(("defaults", "on_unmapped"), self.spec.defaults.on_unmapped)
+        for section in ("preflight", "common"):
+            self.check_rules((section,), getattr(self.spec, section))
+        seen: dict[str, str] = {}
+        for index, tspec in enumerate(self.spec.types):
+            loc: tuple[str | int, ...] = ("types", index)
+            for alias_index, name in enumerate([tspec.name, *tspec.aliases]):
+                key = type_key(name)
+                where = (*loc, "name") if alias_index == 0 else (*loc, "aliases", alias_index - 1)
+                if key in seen:
+                    self.add(where, f"duplicate type name/alias '{name}' (already used by "
+                                    f"'{seen[key]}')")
+                else:
+                    seen[key] = tspec.name
+            self.check_type(loc, tspec)
+
+    def check_validator(self, loc: tuple[str | int, ...], fspec: FieldSpec) -> None:
+        validator = REGISTRY.get(fspec.validator)
+        if validator is None:
+            self.add((*loc, "validator"), f"'{fspec.validator}' unknown; known: "
+                                          f"{', '.join(sorted(REGISTRY))}")
+            return
+        unknown = sorted(set(fspec.options) - validator.options)
+        if unknown:
+            self.add((*loc, "options"), f"unknown option(s) {', '.join(unknown)} for validator "
+                                        f"'{fspec.validator}'; known: "
+                                        f"{', '.join(sorted(validator.options)) or 'none'}")
+        missing = sorted(validator.required_options - set(fspec.options))
+        if missing:
+            self.add((*loc, "options"), f"validator '{fspec.validator}' needs option(s) "
+                                        f"{', '.join(missing)}")
+
+    def check_fields(self, loc: tuple[str | int, ...], keys: Iterable[str]) -> None:
+        for index, key in enumerate(keys):
+            if key not in self.field_keys:
+                self.add((*loc, index), f"field '{key}' is not defined under fields:")
+
+    def check_attachments(self, loc: tuple[str | int, ...], keys: Iterable[str]) -> None:
+        for index, key in enumerate(keys):
+            if key not in self.spec.attachments:
+                self.add((*loc, index), f"attachment '{key}' is not defined under attachments:")
+
+    def check_type(self, loc: tuple[str | int, ...], tspec: TypeSpec) -> None:
+        self.check_fields((*loc, "require"), tspec.require)
+        self.check_fields((*loc, "at_least_one_of"), tspec.at_least_one_of)
+        self.check_fields((*loc, "optional"), tspec.optional)
+        self.check_attachments((*loc, "require_attachments"), tspec.require_attachments)
+        self.check_rules((*loc, "rules"), tspec.rules)
+        self.check_actions((*loc, "actions"), tspec.actions)
+        if tspec.on_incomplete is not None:
+            self.check_actions((*loc, "on_incomplete"), tspec.on_incomplete)
+        if len(tspec.at_least_one_of) == 1:
+            self.add((*loc, "at_least_one_of"), "needs two or more fields (use require for one)")
+
+    def check_rules(self, loc: tuple[str | int, ...], rules: list[RuleSpec]) -> None:
+        ids: set[str] = set()
+        for index, rule in enumerate(rules):
+            rloc = (*loc, index)
+            if rule.id in ids:
+                self.add((*rloc, "id"), f"duplicate rule id '{rule.id}'")
+            ids.add(rule.id)
+            self.check_fields((*rloc, "require"), rule.require)
+            self.check_fields((*rloc, "at_least_one_of"), rule.at_least_one_of)
+            self.check_attachments((*rloc, "require_attachments"), rule.require_attachments)
+            if rule.when is not None:
+                self.check_condition((*rloc, "when"), rule.when)
+            self.check_actions((*rloc, "actions"), rule.actions)
+
+    def check_condition(self, loc: tuple[str | int, ...], cond: Condition) -> None:
+        if cond.field is not None:
+            fspec = self.spec.fields.get(cond.field)
+            if fspec is None:
+                self.add((*loc, "field"), f"field '{cond.field}' is not defined under fields:")
+                return
+            expected = [cond.equals, cond.not_equals, *(cond.in_ or [])]
+            for value in expected:
+                if value is None or fspec.validator not in REGISTRY:
+                    continue
+                check = validate(fspec.validator, str(value), fspec.options)
+                if not check.ok:
+                    self.add(loc, f"value {value!r} can never match field '{cond.field}' "
+                                  f"({check.reason})")
+        if cond.attachment is not None and cond.attachment not in self.spec.attachments:
+            self.add((*loc, "attachment"), f"attachment '{cond.attachment}' is not defined")
+        for key in ("all", "any"):
+            for index, sub in enumerate(getattr(cond, key) or []):
+                self.check_condition((*loc, key, index), sub)
+        if cond.not_ is not None:
+            self.check_condition((*loc, "not"), cond.not_)
+
+    def check_actions(self, loc: tuple[str | int, ...], actions: list[ActionSpec]) -> None:
+        for index, action in enumerate(actions):
+            aloc = (*loc, index, action.kind)
+            spec = action.spec
+            for name, value in spec:
+                if isinstance(value, str):
+                    if name.endswith("template"):
+                        if value not in self.spec.templates:
+                            self.add((*aloc, name), f"template '{value}' is not defined under "
+                                                    f"templates:; known: "
+                                                    f"{', '.join(sorted(self.spec.templates))}")
+                    else:
+                        for message in check_placeholders(value, self.field_keys):
+                            self.add((*aloc, name), message)
+
+    def calendar(self) -> BusinessCalendar | None:
+        cal = self.spec.calendar
+        try:
+            return BusinessCalendar(
+                timezone=cal.timezone,
+                opens=time.fromisoformat(cal.opens),
+                closes=time.fromisoformat(cal.closes),
+                weekdays=frozenset(_WEEKDAYS[d] for d in cal.weekdays),
+                country=cal.country,
+                subdivision=cal.subdivision,
+                optional_holidays=tuple(cal.optional_holidays),
+                extra_holidays=tuple(cal.extra_holidays),
+            )
+        except ValueError as exc:
+            self.add(("calendar",), str(exc))
+            return None
+
+    def label_index(self) -> LabelIndex | None:
+        labels = {key: [f.label, *f.synonyms] for key, f in self.spec.fields.items()}
+        if self.spec.type_labels:
+            labels[TYPE_KEY] = list(self.spec.type_labels)
+        try:
+            return LabelIndex(labels)
+        except ValueError as exc:
+            self.add(("fields",), str(exc))
+            return None
+
+
+def _rule_fields(rules: Iterable[RuleSpec]) -> Iterator[str]:
+    for rule in rules:
+        yield from rule.require
+        yield from rule.at_least_one_of
+
+
+def _compile(
+    spec: MappingSpec, filename: str, calendar: BusinessCalendar, labels: LabelIndex
+) -> CompiledMapping:
+    types: dict[str, CompiledType] = {}
+    index: dict[str, str] = {}
+    children: dict[str, list[str]] = {}
+    for tspec in spec.types:
+        rules = (*spec.common, *tspec.rules)
+        keys = frozenset(
+            [*tspec.require, *tspec.at_least_one_of, *tspec.optional, *_rule_fields(rules),
+             *_rule_fields(spec.preflight)]
+        )
+        types[tspec.name] = CompiledType(tspec, rules, keys)
+        for name in (tspec.name, *tspec.aliases):
+            index[type_key(name)] = tspec.name
+        key = type_key(tspec.name)
+        if " > " in key:
+            children.setdefault(key.split(" > ", 1)[0], []).append(tspec.name)
+    return CompiledMapping(
+        spec=spec,
+        path=filename,
+        calendar=calendar,
+        labels=labels,
+        types=types,
+        type_index=index,
+        children={k: tuple(v) for k, v in children.items()},
+    )

@@ -1,0 +1,21 @@
+"""Text folding shared by the parser, validators and type matching.
+
+Agents write labels and values in any case, with or without accents; SOP names are
+compared after folding so "Liberação de Pagamento" and "liberacao de pagamento" match.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_SPACES = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=65536)
+def fold(text: str) -> str:
+    """Casefold, strip accents and collapse whitespace: the comparison key for names."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _SPACES.sub(" ", stripped.casefold()).strip()

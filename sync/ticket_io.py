@@ -1,0 +1,123 @@
+"""Read a ticket in the normalized JSON form (``explain`` input, sandbox fixtures).
+
+Pydantic validates the untrusted document at the edge; the core only sees dataclasses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import InputError, Problem
+from .model import Attachment, Comment, Context, RelatedTicket, Ticket
+from .yaml_lines import LocatedDocumentError, dotted, line_of, load_json
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CommentDoc(_Doc):
+    id: str
+    body: str
+    internal: bool = True
+    author: str | None = None
+    created_at: AwareDatetime
+
+
+class AttachmentDoc(_Doc):
+    name: str
+    content_type: str | None = None
+
+
+class RelatedTicketDoc(_Doc):
+    id: str
+    number: str | None = None
+    subject: str = ""
+    request_type: str | None = None
+    owner: str | None = None
+    created_at: AwareDatetime | None = None
+    has_linked_card: bool = False
+    same_subject: bool = False
+
+
+class ContextDoc(_Doc):
+    model_config = ConfigDict(extra="allow")
+
+    open_tickets: list[RelatedTicketDoc] = Field(default_factory=list)
+
+
+class TicketDoc(_Doc):
+    id: str = Field(min_length=1)
+    number: str | None = None
+    source: str = "unknown"
+    request_type: str | None = None
+    subject: str = ""
+    status: str | None = None
+    owner: str | None = None
+    queue: str | None = None
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    fields: dict[str, Any] = Field(default_factory=dict)
+    comments: list[CommentDoc] = Field(default_factory=list)
+    attachments: list[AttachmentDoc] = Field(default_factory=list)
+    context: ContextDoc | None = None
+
+    def to_ticket(self) -> Ticket:
+        """The core's frozen ticket."""
+        return Ticket(
+            id=self.id,
+            number=self.number,
+            source=self.source,
+            request_type=self.request_type,
+            subject=self.subject,
+            status=self.status,
+            owner=self.owner,
+            queue=self.queue,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            fields=dict(self.fields),
+            comments=tuple(
+                Comment(c.id, c.body, c.internal, c.created_at, c.author)
+                for c in self.comments
+            ),
+            attachments=tuple(Attachment(a.name, a.content_type) for a in self.attachments),
+        )
+
+    def to_context(self) -> Context:
+        """The context facts the document carries (empty when absent)."""
+        if self.context is None:
+            return Context()
+        facts = dict(self.context.model_extra or {})
+        related = tuple(
+            RelatedTicket(
+                id=t.id, number=t.number, subject=t.subject, request_type=t.request_type,
+                owner=t.owner, created_at=t.created_at, has_linked_card=t.has_linked_card,
+                same_subject=t.same_subject,
+            )
+            for t in self.context.open_tickets
+        )
+        return Context(facts=facts, open_tickets=related)
+
+
+def parse_ticket_document(text: str, filename: str) -> tuple[Ticket, Context]:
+    """Parse one normalized ticket JSON document; ``InputError`` names file, line, field."""
+    try:
+        data, lines = load_json(text, filename)
+    except LocatedDocumentError as exc:
+        raise InputError([exc.problem]) from exc
+    if not isinstance(data, dict):
+        raise InputError([Problem(filename, 1, "", "a ticket must be a JSON object")])
+    try:
+        doc = TicketDoc.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(p for p in error["loc"] if isinstance(p, str | int))
+            message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
+            if error["type"] == "missing":
+                message = "required field missing"
+            problems.append(Problem(filename, line_of(lines, loc), dotted(loc), message))
+        raise InputError(problems) from exc
+    return doc.to_ticket(), doc.to_context()
