@@ -45,23 +45,29 @@ def add_mappings_parser(sub: Any) -> None:
 
 
 def _parse_now(value: str | None) -> datetime:
+    """``--now`` as an aware datetime; the clock is read here, at the edge, never in the core."""
     if value is None:
         return datetime.now(UTC)
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise InputError([]) from exc
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
-        raise ValueError("--now needs a UTC offset, e.g. 2026-11-20T10:00:00-03:00")
+        raise ValueError("no UTC offset")
     return parsed
 
 
-def run_explain(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run_explain(
+    args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
     """``helpdesk-sync explain``."""
+    out = out or sys.stdout
+    err = err or sys.stderr
     try:
         now = _parse_now(args.now)
-    except (ValueError, InputError):
-        print(f"error: --now '{args.now}' is not an ISO 8601 date-time with offset", file=err)
+    except ValueError:
+        print(
+            f"error: --now '{args.now}' is not an ISO 8601 date-time with a UTC offset "
+            "(e.g. 2026-11-19T16:10:00-03:00)",
+            file=err,
+        )
         return EXIT_BAD_INPUT
     try:
         mapping = load_mapping(args.mapping, args.mappings_dir)
@@ -136,8 +142,12 @@ def _format_action(index: int, action: Action) -> list[str]:
     return lines
 
 
-def run_mappings(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run_mappings(
+    args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
     """``helpdesk-sync mappings [NAME] [--check]``."""
+    out = out or sys.stdout
+    err = err or sys.stderr
     try:
         if args.name:
             mappings = {args.name: load_mapping(args.name, args.mappings_dir)}
@@ -205,11 +215,10 @@ def _targets(actions: list[ActionSpec]) -> list[str]:
             r = item.route
             out.append(" / ".join(x for x in (r.queue, r.group, r.team, r.owner) if x))
         elif item.create_child_ticket:
-            out.append(f"child ticket → {item.create_child_ticket.group or item.create_child_ticket.subject}")
+            child = item.create_child_ticket
+            out.append(f"child ticket → {child.group or child.subject}")
         elif item.create_ticket:
             out.append(f"new ticket → {item.create_ticket.owner or item.create_ticket.subject}")
         elif item.merge:
             out.append("merge")
     return out
-
-

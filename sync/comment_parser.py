@@ -38,8 +38,9 @@ __all__ = [
 
 # --------------------------------------------------------------------------- HTML -> text
 
-# Attribute text inside a tag; quoted values may contain ">" (style="a>b").
-_ATTRS = r"""(?:[^>"']|"[^"]*"|'[^']*')*"""
+# Attribute text inside a tag; quoted values may contain ">" (style="a>b"). No part may
+# cross a "<", which bounds every failed attempt and keeps stripping linear on junk input.
+_ATTRS = r"""(?:[^<>"']|"[^"<]*"|'[^'<]*')*"""
 # A tag name must be followed by whitespace, "/" or ">", so "<joao@x.com>" is not a tag.
 _NAME_END = r"(?=[\s/>])"
 _BLOCKS = (
@@ -70,7 +71,9 @@ _BLOCK_RUN = re.compile(
 )
 _BR = re.compile(rf"<br{_NAME_END}{_ATTRS}>", re.IGNORECASE)
 _CELL_END = re.compile(r"</t[dh]\s*>", re.IGNORECASE)
-_TAG = re.compile(rf"</?[a-zA-Z][a-zA-Z0-9:-]*{_NAME_END}(?:{_ATTRS}>|[^>]*>)|<![^>]*>|<\?[^>]*>")
+_TAG = re.compile(
+    rf"</?[a-zA-Z][a-zA-Z0-9:-]*{_NAME_END}(?:{_ATTRS}>|[^<>]*>)|<![^<>]*>|<\?[^<>]*>"
+)
 _BULLET_MARK = "\x01"
 _BULLET = re.compile(r"\n?[^\S\n]*\x01[^\S\n]*")
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")

@@ -89,12 +89,15 @@ class Decision:
             "request_type": self.request_type,
             "sop": list(self.sop),
             "complete": self.complete,
-            "missing": [
-                {"field": m.key, "label": m.label, "sop": m.sop} for m in self.missing
-            ],
+            "missing": [{"field": m.key, "label": m.label, "sop": m.sop} for m in self.missing],
             "invalid": [
-                {"field": i.key, "label": i.label, "reason": i.reason, "value": i.value,
-                 "sop": i.sop}
+                {
+                    "field": i.key,
+                    "label": i.label,
+                    "reason": i.reason,
+                    "value": i.value,
+                    "sop": i.sop,
+                }
                 for i in self.invalid
             ],
             "checked": list(self.checked),
@@ -142,6 +145,7 @@ def decide(mapping: CompiledMapping, ticket: Ticket, context: Context, now: date
     if type_source:
         explanation.append(type_source)
     field_keys = ctype.field_keys if ctype else _preflight_keys(mapping)
+    field_keys = sorted(field_keys, key=mapping.field_order.__getitem__)
     checked, invalid = _validate_present(mapping, field_keys, raw, ticket, env, now)
 
     missing: list[Missing] = []
@@ -149,12 +153,35 @@ def decide(mapping: CompiledMapping, ticket: Ticket, context: Context, now: date
     rules_hit: list[str] = []
     sops = [str(s) for s in mapping.spec.sop] if ctype is None else [str(ctype.spec.sop)]
 
-    stopped = _apply_rules(mapping, mapping.spec.preflight, None, env, missing, actions, rules_hit,
-                           invalid=invalid, ctype=ctype, checked=checked)
+    stopped = _apply_rules(
+        mapping,
+        mapping.spec.preflight,
+        None,
+        env,
+        missing,
+        actions,
+        rules_hit,
+        invalid=invalid,
+        ctype=ctype,
+        checked=checked,
+    )
     if stopped is not None:
         explanation.append(f"rule '{stopped.id}' handled the ticket ({stopped.sop})")
-        return _finish(mapping, ticket, "handled_by_rule", type_name, sops, not missing, missing,
-                       invalid, checked, actions, rules_hit, (), explanation)
+        return _finish(
+            mapping,
+            ticket,
+            "handled_by_rule",
+            type_name,
+            sops,
+            not missing,
+            missing,
+            invalid,
+            checked,
+            actions,
+            rules_hit,
+            (),
+            explanation,
+        )
 
     if ctype is None:
         suggestions = _suggest(mapping, ticket, internal, raw)
@@ -169,12 +196,36 @@ def decide(mapping: CompiledMapping, ticket: Ticket, context: Context, now: date
             explanation.append("possible types (not applied): " + "; ".join(suggestions))
         complete = not missing and not invalid
         if not complete:
-            actions = [*actions, *_build(mapping, mapping.spec.defaults.on_incomplete, env,
-                                         missing, invalid, checked, None)]
-        actions.extend(_build(mapping, mapping.spec.defaults.on_unmapped, env, missing, invalid,
-                              checked, None))
-        return _finish(mapping, ticket, "unmapped", None, sops, complete, missing, invalid,
-                       checked, actions, rules_hit, tuple(suggestions), explanation)
+            actions = [
+                *actions,
+                *_build(
+                    mapping,
+                    mapping.spec.defaults.on_incomplete,
+                    env,
+                    missing,
+                    invalid,
+                    checked,
+                    None,
+                ),
+            ]
+        actions.extend(
+            _build(mapping, mapping.spec.defaults.on_unmapped, env, missing, invalid, checked, None)
+        )
+        return _finish(
+            mapping,
+            ticket,
+            "unmapped",
+            None,
+            sops,
+            complete,
+            missing,
+            invalid,
+            checked,
+            actions,
+            rules_hit,
+            tuple(suggestions),
+            explanation,
+        )
 
     spec = ctype.spec
     sop = str(spec.sop)
@@ -189,8 +240,19 @@ def decide(mapping: CompiledMapping, ticket: Ticket, context: Context, now: date
         _check_checklist(spec.checklist, checklists, missing, invalid, sop)
 
     pending: list[Action] = []
-    stopped = _apply_rules(mapping, ctype.rules, spec.sop, env, missing, pending, rules_hit,
-                           invalid=invalid, always_sink=actions, ctype=ctype, checked=checked)
+    stopped = _apply_rules(
+        mapping,
+        ctype.rules,
+        spec.sop,
+        env,
+        missing,
+        pending,
+        rules_hit,
+        invalid=invalid,
+        always_sink=actions,
+        ctype=ctype,
+        checked=checked,
+    )
     complete = not missing and not invalid
     if complete:
         actions.extend(pending)
@@ -199,15 +261,29 @@ def decide(mapping: CompiledMapping, ticket: Ticket, context: Context, now: date
         outcome = "complete"
     else:
         on_incomplete = (
-            spec.on_incomplete if spec.on_incomplete is not None
+            spec.on_incomplete
+            if spec.on_incomplete is not None
             else mapping.spec.defaults.on_incomplete
         )
         actions.extend(_build(mapping, on_incomplete, env, missing, invalid, checked, ctype))
         outcome = "incomplete"
     if stopped is not None:
         explanation.append(f"rule '{stopped.id}' stopped further rules")
-    return _finish(mapping, ticket, outcome, spec.name, [sop], complete, missing, invalid,
-                   checked, actions, rules_hit, (), explanation)
+    return _finish(
+        mapping,
+        ticket,
+        outcome,
+        spec.name,
+        [sop],
+        complete,
+        missing,
+        invalid,
+        checked,
+        actions,
+        rules_hit,
+        (),
+        explanation,
+    )
 
 
 def _uses_checklists(mapping: CompiledMapping) -> bool:
@@ -253,7 +329,7 @@ def _validate_present(
 ) -> tuple[list[str], list[Invalid]]:
     checked: list[str] = []
     invalid: list[Invalid] = []
-    for key in sorted(keys):
+    for key in keys:
         fspec = mapping.spec.fields[key]
         found = raw.get(key)
         value = found.value if found is not None else None
@@ -273,9 +349,7 @@ def _validate_present(
                 if fspec.validator in SENSITIVE_VALIDATORS
                 else value
             )
-            invalid.append(
-                Invalid(key, fspec.label, check.reason or "valor inválido", shown, "")
-            )
+            invalid.append(Invalid(key, fspec.label, check.reason or "valor inválido", shown, ""))
     return checked, invalid
 
 
@@ -398,8 +472,9 @@ def _same(value: Any, expected: Any) -> bool:
     if isinstance(expected, bool):
         if isinstance(value, bool):
             return value == expected
-        return fold(str(value)) in ({"true", "sim", "yes", "1"} if expected else
-                                    {"false", "nao", "no", "0"})
+        return fold(str(value)) in (
+            {"true", "sim", "yes", "1"} if expected else {"false", "nao", "no", "0"}
+        )
     return fold(str(value)) == fold(str(expected))
 
 
@@ -439,20 +514,41 @@ def _check_checklist(
     for question in found.questions:
         marks = len(question.marked)
         if marks == 0:
-            invalid.append(Invalid("checklist", label, f"pergunta '{question.text}' sem resposta "
-                                   "(marque uma opção com X)", "", sop))
+            invalid.append(
+                Invalid(
+                    "checklist",
+                    label,
+                    f"pergunta '{question.text}' sem resposta (marque uma opção com X)",
+                    "",
+                    sop,
+                )
+            )
         elif marks > 1:
-            invalid.append(Invalid("checklist", label, f"pergunta '{question.text}' com {marks} "
-                                   "respostas (marque apenas uma)", "", sop))
+            invalid.append(
+                Invalid(
+                    "checklist",
+                    label,
+                    f"pergunta '{question.text}' com {marks} respostas (marque apenas uma)",
+                    "",
+                    sop,
+                )
+            )
     analysis = (found.analysis or "").strip()
     if spec.analysis_required and not analysis:
         missing.append(Missing("analysis", "Descrição da análise realizada", sop))
     elif analysis:
         lines = [line for line in analysis.splitlines() if line.strip()]
         if len(lines) > spec.analysis_max_lines:
-            invalid.append(Invalid("analysis", "Descrição da análise realizada",
-                                   f"a análise deve ter no máximo {spec.analysis_max_lines} "
-                                   f"linhas (tem {len(lines)})", "", sop))
+            invalid.append(
+                Invalid(
+                    "analysis",
+                    "Descrição da análise realizada",
+                    f"a análise deve ter no máximo {spec.analysis_max_lines} "
+                    f"linhas (tem {len(lines)})",
+                    "",
+                    sop,
+                )
+            )
 
 
 def _bullets(items: Iterable[str]) -> str:
@@ -491,16 +587,25 @@ def _roots(env: _Env) -> dict[str, Mapping[str, Any]]:
     dup = env.duplicate
     return {
         "ticket": {
-            "id": t.id, "number": t.display_number, "subject": t.subject, "status": t.status,
-            "owner": t.owner, "queue": t.queue, "source": t.source,
+            "id": t.id,
+            "number": t.display_number,
+            "subject": t.subject,
+            "status": t.status,
+            "owner": t.owner,
+            "queue": t.queue,
+            "source": t.source,
             "request_type": t.request_type,
         },
         "fields": {k: v.value for k, v in env.raw.items()},
         "context": env.context.facts,
         "duplicate": {
-            "id": dup.id, "number": dup.number or dup.id, "subject": dup.subject,
+            "id": dup.id,
+            "number": dup.number or dup.id,
+            "subject": dup.subject,
             "owner": dup.owner,
-        } if dup else {},
+        }
+        if dup
+        else {},
     }
 
 
@@ -554,30 +659,43 @@ def _make(mapping: CompiledMapping, item: ActionSpec, env: _Env) -> Action | Non
         s = item.route
         return Route(queue=r(s.queue), group=r(s.group), team=r(s.team), owner=r(s.owner))
     if kind == "set_status" and item.set_status:
-        return SetStatus(status=item.set_status.status,
-                         justification=r(item.set_status.justification))
+        return SetStatus(
+            status=item.set_status.status, justification=r(item.set_status.justification)
+        )
     if kind == "add_note" and item.add_note:
         return AddNote(text=tpl(item.add_note.template) or "", purpose=item.add_note.purpose)
     if kind == "create_task" and item.create_task:
         s = item.create_task
         due = _due(mapping, s.due, env)
         assert due is not None
-        return CreateTask(subject=r(s.subject) or s.subject, due=due, owner=r(s.owner),
-                          description=r(s.description))
+        return CreateTask(
+            subject=r(s.subject) or s.subject,
+            due=due,
+            owner=r(s.owner),
+            description=r(s.description),
+        )
     if kind == "create_child_ticket" and item.create_child_ticket:
         s = item.create_child_ticket
-        return CreateChildTicket(subject=r(s.subject) or s.subject,
-                                 description=tpl(s.description_template) or "",
-                                 group=r(s.group), owner=r(s.owner),
-                                 requester_email=r(s.requester_email),
-                                 due=_due(mapping, s.due, env))
+        return CreateChildTicket(
+            subject=r(s.subject) or s.subject,
+            description=tpl(s.description_template) or "",
+            group=r(s.group),
+            owner=r(s.owner),
+            requester_email=r(s.requester_email),
+            due=_due(mapping, s.due, env),
+        )
     if kind == "create_ticket" and item.create_ticket:
         s = item.create_ticket
-        return CreateTicket(subject=r(s.subject) or s.subject,
-                            description=tpl(s.description_template) or "",
-                            status=s.status, owner=r(s.owner), group=r(s.group),
-                            requester_email=r(s.requester_email),
-                            internal_note=tpl(s.note_template), due=_due(mapping, s.due, env))
+        return CreateTicket(
+            subject=r(s.subject) or s.subject,
+            description=tpl(s.description_template) or "",
+            status=s.status,
+            owner=r(s.owner),
+            group=r(s.group),
+            requester_email=r(s.requester_email),
+            internal_note=tpl(s.note_template),
+            due=_due(mapping, s.due, env),
+        )
     if kind == "merge" and item.merge:
         into = r(item.merge.into)
         return Merge(into=into, note=tpl(item.merge.note_template)) if into else None
@@ -597,16 +715,26 @@ def _drop_redundant(ticket: Ticket, actions: list[Action]) -> tuple[list[Action]
     for action in actions:
         if isinstance(action, Route):
             wanted = {"queue": action.queue, "owner": action.owner}
-            same = all(
-                value is None or (getattr(ticket, key) is not None
-                                  and fold(value) == fold(getattr(ticket, key)))
-                for key, value in wanted.items()
-            ) and action.group is None and action.team is None and (action.queue or action.owner)
+            same = (
+                all(
+                    value is None
+                    or (
+                        getattr(ticket, key) is not None
+                        and fold(value) == fold(getattr(ticket, key))
+                    )
+                    for key, value in wanted.items()
+                )
+                and action.group is None
+                and action.team is None
+                and (action.queue or action.owner)
+            )
             if same:
                 dropped.append(f"route to '{action.target}' skipped: already there")
                 continue
-        if isinstance(action, SetStatus) and ticket.status and fold(ticket.status) == fold(
-            action.status
+        if (
+            isinstance(action, SetStatus)
+            and ticket.status
+            and fold(ticket.status) == fold(action.status)
         ):
             dropped.append(f"status '{action.status}' skipped: already set")
             continue
@@ -617,7 +745,9 @@ def _drop_redundant(ticket: Ticket, actions: list[Action]) -> tuple[list[Action]
 
 
 def _suggest(
-    mapping: CompiledMapping, ticket: Ticket, comments: tuple[Comment, ...],
+    mapping: CompiledMapping,
+    ticket: Ticket,
+    comments: tuple[Comment, ...],
     raw: Mapping[str, FieldValue],
 ) -> list[str]:
     written = ticket.request_type or (raw[TYPE_KEY].value if TYPE_KEY in raw else "")
@@ -653,8 +783,9 @@ def _finish(
     kept, dropped = _drop_redundant(ticket, actions)
     for i, item in enumerate(invalid):
         if not item.sop:
-            invalid[i] = Invalid(item.key, item.label, item.reason, item.value,
-                                 sops[0] if sops else "")
+            invalid[i] = Invalid(
+                item.key, item.label, item.reason, item.value, sops[0] if sops else ""
+            )
     return Decision(
         mapping=mapping.name,
         ticket_id=ticket.id,

@@ -27,7 +27,7 @@ from .mapping_schema import (
 )
 from .templates import check_placeholders
 from .textnorm import fold
-from .validators import REGISTRY, validate
+from .validators import REGISTRY, option_errors, validate
 from .yaml_lines import LocatedDocumentError, dotted, line_of, load_yaml
 
 TYPE_KEY = "__request_type__"
@@ -68,6 +68,8 @@ class CompiledMapping:
     """Folded name/alias/path -> type name."""
     children: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Folded parent category -> its sub-type names ("Pedidos" -> "Pedidos > ...")."""
+    field_order: dict[str, int] = field(default_factory=dict)
+    """Field key -> position in the file, so notes list fields in the SOP's order."""
 
     @property
     def name(self) -> str:
@@ -109,14 +111,19 @@ def load_mapping_file(path: Path) -> CompiledMapping:
     checker.run()
     if path.stem != spec.name:
         problems.append(
-            Problem(filename, lines.get(("name",)), "name",
-                    f"'{spec.name}' must equal the file name '{path.stem}'")
+            Problem(
+                filename,
+                lines.get(("name",)),
+                "name",
+                f"'{spec.name}' must equal the file name '{path.stem}'",
+            )
         )
     calendar = checker.calendar()
     labels = checker.label_index()
     if problems:
         raise MappingError(problems)
-    assert calendar is not None and labels is not None
+    assert calendar is not None
+    assert labels is not None
     return _compile(spec, filename, calendar, labels)
 
 
@@ -202,8 +209,9 @@ class _Checker:
                 key = type_key(name)
                 where = (*loc, "name") if alias_index == 0 else (*loc, "aliases", alias_index - 1)
                 if key in seen:
-                    self.add(where, f"duplicate type name/alias '{name}' (already used by "
-                                    f"'{seen[key]}')")
+                    self.add(
+                        where, f"duplicate type name/alias '{name}' (already used by '{seen[key]}')"
+                    )
                 else:
                     seen[key] = tspec.name
             self.check_type(loc, tspec)
@@ -211,18 +219,27 @@ class _Checker:
     def check_validator(self, loc: tuple[str | int, ...], fspec: FieldSpec) -> None:
         validator = REGISTRY.get(fspec.validator)
         if validator is None:
-            self.add((*loc, "validator"), f"'{fspec.validator}' unknown; known: "
-                                          f"{', '.join(sorted(REGISTRY))}")
+            self.add(
+                (*loc, "validator"),
+                f"'{fspec.validator}' unknown; known: {', '.join(sorted(REGISTRY))}",
+            )
             return
         unknown = sorted(set(fspec.options) - validator.options)
         if unknown:
-            self.add((*loc, "options"), f"unknown option(s) {', '.join(unknown)} for validator "
-                                        f"'{fspec.validator}'; known: "
-                                        f"{', '.join(sorted(validator.options)) or 'none'}")
+            self.add(
+                (*loc, "options"),
+                f"unknown option(s) {', '.join(unknown)} for validator "
+                f"'{fspec.validator}'; known: "
+                f"{', '.join(sorted(validator.options)) or 'none'}",
+            )
+        for message in option_errors(fspec.options):
+            self.add((*loc, "options"), message)
         missing = sorted(validator.required_options - set(fspec.options))
         if missing:
-            self.add((*loc, "options"), f"validator '{fspec.validator}' needs option(s) "
-                                        f"{', '.join(missing)}")
+            self.add(
+                (*loc, "options"),
+                f"validator '{fspec.validator}' needs option(s) {', '.join(missing)}",
+            )
 
     def check_fields(self, loc: tuple[str | int, ...], keys: Iterable[str]) -> None:
         for index, key in enumerate(keys):
@@ -272,8 +289,10 @@ class _Checker:
                     continue
                 check = validate(fspec.validator, str(value), fspec.options)
                 if not check.ok:
-                    self.add(loc, f"value {value!r} can never match field '{cond.field}' "
-                                  f"({check.reason})")
+                    self.add(
+                        loc,
+                        f"value {value!r} can never match field '{cond.field}' ({check.reason})",
+                    )
         if cond.attachment is not None and cond.attachment not in self.spec.attachments:
             self.add((*loc, "attachment"), f"attachment '{cond.attachment}' is not defined")
         for key in ("all", "any"):
@@ -290,9 +309,12 @@ class _Checker:
                 if isinstance(value, str):
                     if name.endswith("template"):
                         if value not in self.spec.templates:
-                            self.add((*aloc, name), f"template '{value}' is not defined under "
-                                                    f"templates:; known: "
-                                                    f"{', '.join(sorted(self.spec.templates))}")
+                            self.add(
+                                (*aloc, name),
+                                f"template '{value}' is not defined under "
+                                f"templates:; known: "
+                                f"{', '.join(sorted(self.spec.templates))}",
+                            )
                     else:
                         for message in check_placeholders(value, self.field_keys):
                             self.add((*aloc, name), message)
@@ -340,8 +362,13 @@ def _compile(
     for tspec in spec.types:
         rules = (*spec.common, *tspec.rules)
         keys = frozenset(
-            [*tspec.require, *tspec.at_least_one_of, *tspec.optional, *_rule_fields(rules),
-             *_rule_fields(spec.preflight)]
+            [
+                *tspec.require,
+                *tspec.at_least_one_of,
+                *tspec.optional,
+                *_rule_fields(rules),
+                *_rule_fields(spec.preflight),
+            ]
         )
         types[tspec.name] = CompiledType(tspec, rules, keys)
         for name in (tspec.name, *tspec.aliases):
@@ -357,4 +384,5 @@ def _compile(
         types=types,
         type_index=index,
         children={k: tuple(v) for k, v in children.items()},
+        field_order={key: index for index, key in enumerate(spec.fields)},
     )

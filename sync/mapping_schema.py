@@ -99,7 +99,14 @@ class Condition(_Strict):
         subjects = [
             name
             for name in (
-                "field", "ticket", "context", "duplicate", "attachment", "all", "any", "not_"
+                "field",
+                "ticket",
+                "context",
+                "duplicate",
+                "attachment",
+                "all",
+                "any",
+                "not_",
             )
             if getattr(self, name) is not None
         ]
@@ -117,8 +124,7 @@ class Condition(_Strict):
         if subject is not None:
             if len(tests) != 1:
                 raise ValueError(
-                    f"'{subject}' needs exactly one of equals, not_equals, in, present, "
-                    "within_days"
+                    f"'{subject}' needs exactly one of equals, not_equals, in, present, within_days"
                 )
         elif tests:
             raise ValueError(
@@ -141,9 +147,13 @@ class DueSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_unit(self) -> DueSpec:
-        units = [n for n in ("business_hours", "business_days", "hours", "days") if getattr(self, n)]
+        units = [
+            n for n in ("business_hours", "business_days", "hours", "days") if getattr(self, n)
+        ]
         if len(units) != 1:
-            raise ValueError("a due needs exactly one of business_hours, business_days, hours, days")
+            raise ValueError(
+                "a due needs exactly one of business_hours, business_days, hours, days"
+            )
         return self
 
     def describe(self) -> str:

@@ -91,9 +91,13 @@ def render(template: str, names: Mapping[str, Any], roots: Mapping[str, Mapping[
         if cond:
             if not _value(cond.group(1), None).strip():
                 continue
-            line = line[cond.end():]
+            line = line[cond.end() :]
         rendered = PLACEHOLDER.sub(_sub, line)
-        if not rendered.strip() and PLACEHOLDER.search(line) and not PLACEHOLDER.sub("", line).strip():
+        if (
+            not rendered.strip()
+            and PLACEHOLDER.search(line)
+            and not PLACEHOLDER.sub("", line).strip()
+        ):
             continue
         out.append(rendered)
     return "\n".join(out)

@@ -79,8 +79,7 @@ class TicketDoc(_Doc):
             updated_at=self.updated_at,
             fields=dict(self.fields),
             comments=tuple(
-                Comment(c.id, c.body, c.internal, c.created_at, c.author)
-                for c in self.comments
+                Comment(c.id, c.body, c.internal, c.created_at, c.author) for c in self.comments
             ),
             attachments=tuple(Attachment(a.name, a.content_type) for a in self.attachments),
         )
@@ -92,8 +91,13 @@ class TicketDoc(_Doc):
         facts = dict(self.context.model_extra or {})
         related = tuple(
             RelatedTicket(
-                id=t.id, number=t.number, subject=t.subject, request_type=t.request_type,
-                owner=t.owner, created_at=t.created_at, has_linked_card=t.has_linked_card,
+                id=t.id,
+                number=t.number,
+                subject=t.subject,
+                request_type=t.request_type,
+                owner=t.owner,
+                created_at=t.created_at,
+                has_linked_card=t.has_linked_card,
                 same_subject=t.same_subject,
             )
             for t in self.context.open_tickets
