@@ -47,7 +47,10 @@ _BLOCKS = (
     "p|div|tr|h[1-6]|ul|ol|dl|dt|dd|table|tbody|thead|tfoot|blockquote|pre|hr|section"
     "|article|header|footer|main|nav|aside|figure|form|fieldset|center|address"
 )
-_BLOCK_TAG = rf"(?:</(?:{_BLOCKS}|li)\s*|<(?:{_BLOCKS}){_NAME_END}{_ATTRS})>\s*"
+# What follows the "<" of a block boundary tag (closing </li> too; opening <li> is a bullet).
+_BLOCK_HEAD = rf"(?:/(?:{_BLOCKS}|li)\s*|(?:{_BLOCKS}){_NAME_END}{_ATTRS})>\s*"
+_BLOCK_TAG = rf"<{_BLOCK_HEAD}"
+_BR_HEAD = rf"br{_NAME_END}{_ATTRS}>\s*"
 
 _DROP = re.compile(
     rf"<!--.*?(?:-->|\Z)|<(script|style){_NAME_END}{_ATTRS}>.*?(?:</\1\s*>|\Z)",
@@ -55,20 +58,15 @@ _DROP = re.compile(
 )
 _HAS_BLOCK = re.compile(rf"<(?:br|p|div|li|tr|h[1-6]|ul|ol|table){_NAME_END}", re.IGNORECASE)
 _HAS_LI = re.compile(rf"<li{_NAME_END}", re.IGNORECASE)
+# The runs below start with a literal "<" so the regex engine can skip ahead to candidates.
 # A run of block boundaries (optionally led by a <br>) that contains a list item opening.
 _LI_RUN = re.compile(
-    rf"<(?:br{_NAME_END}{_ATTRS}>\s*<)?(?:(?:/(?:{_BLOCKS}|li)\s*|(?:{_BLOCKS}){_NAME_END}{_ATTRS})>\s*<)*"
-    rf"li{_NAME_END}{_ATTRS}>\s*(?:{_BLOCK_TAG})*",
+    rf"<(?:{_BR_HEAD}<)?(?:{_BLOCK_HEAD}<)*li{_NAME_END}{_ATTRS}>\s*(?:{_BLOCK_TAG})*",
     re.IGNORECASE,
 )
 # A run of block boundaries renders as one line break, as in a browser; a <br> right
 # before a block boundary adds no empty line.
-# Written to start with a literal "<" so the regex engine can skip ahead to candidates.
-_BLOCK_RUN = re.compile(
-    rf"<(?:br{_NAME_END}{_ATTRS}>\s*<)?(?:/(?:{_BLOCKS}|li)\s*|(?:{_BLOCKS}){_NAME_END}{_ATTRS})>\s*"
-    rf"(?:{_BLOCK_TAG})*",
-    re.IGNORECASE,
-)
+_BLOCK_RUN = re.compile(rf"<(?:{_BR_HEAD}<)?{_BLOCK_HEAD}(?:{_BLOCK_TAG})*", re.IGNORECASE)
 _BR = re.compile(rf"<br{_NAME_END}{_ATTRS}>", re.IGNORECASE)
 _CELL_END = re.compile(r"</t[dh]\s*>", re.IGNORECASE)
 _TAG = re.compile(

@@ -13,7 +13,7 @@ finance block) act either way; ``stop`` ends the evaluation at that rule.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -108,6 +108,24 @@ class Decision:
         }
 
 
+class _LazyNames:
+    """Note placeholders computed on first use: most actions render no note."""
+
+    __slots__ = ("_computed", "_makers")
+
+    def __init__(self, makers: dict[str, Callable[[], str]]) -> None:
+        self._makers = makers
+        self._computed: dict[str, str] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key not in self._computed:
+            maker = self._makers.get(key)
+            if maker is None:
+                return default
+            self._computed[key] = maker()
+        return self._computed[key]
+
+
 @dataclass(slots=True)
 class _Env:
     """Everything conditions and templates read, gathered once per decision."""
@@ -120,7 +138,7 @@ class _Env:
     duplicate: RelatedTicket | None
     anchor: datetime
     now: datetime
-    names: dict[str, Any] = field(default_factory=dict)
+    names: _LazyNames | None = None
     roots: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
@@ -505,9 +523,9 @@ def _check_checklist(
     if found is None:
         missing.append(Missing("checklist", label, sop))
         return
-    asked = {fold(q.text): q for q in found.questions}
+    asked = {_question_key(q.text): q for q in found.questions}
     for question in spec.questions:
-        if fold(question) not in asked:
+        if _question_key(question) not in asked:
             missing.append(Missing("checklist", f"{label}: pergunta '{question}'", sop))
     if not found.questions:
         invalid.append(Invalid("checklist", label, "checklist sem perguntas marcáveis", "", sop))
@@ -551,6 +569,11 @@ def _check_checklist(
             )
 
 
+def _question_key(text: str) -> str:
+    """Checklist questions compare without case, accents or trailing punctuation."""
+    return fold(text).rstrip(" :?.")
+
+
 def _bullets(items: Iterable[str]) -> str:
     return "\n".join(f"• {item}" for item in items)
 
@@ -562,23 +585,29 @@ def _note_names(
     invalid: list[Invalid],
     checked: list[str],
     env: _Env,
-) -> dict[str, Any]:
-    details = []
-    for key, fspec in mapping.spec.fields.items():
-        found = env.raw.get(key)
-        if found is not None:
-            details.append(f"{fspec.label}: {found.value}")
+) -> dict[str, Callable[[], str]]:
+    """How to compute each note placeholder; evaluated only for placeholders a note uses."""
+
+    def details() -> str:
+        return "\n".join(
+            f"{fspec.label}: {env.raw[key].value}"
+            for key, fspec in mapping.spec.fields.items()
+            if key in env.raw
+        )
+
     return {
-        "type": ctype.spec.name if ctype else "",
-        "sop": str(ctype.spec.sop) if ctype else "; ".join(str(s) for s in mapping.spec.sop),
-        "missing": _bullets(m.label for m in missing),
-        "invalid": _bullets(
+        "type": lambda: ctype.spec.name if ctype else "",
+        "sop": lambda: (
+            str(ctype.spec.sop) if ctype else "; ".join(str(s) for s in mapping.spec.sop)
+        ),
+        "missing": lambda: _bullets(m.label for m in missing),
+        "invalid": lambda: _bullets(
             f"{i.label}: {i.reason}" + (f" (informado: {i.value})" if i.value else "")
             for i in invalid
         ),
-        "checked": _bullets(checked),
-        "manual_checks": _bullets(ctype.spec.manual_checks) if ctype else "",
-        "details": "\n".join(details),
+        "checked": lambda: _bullets(checked),
+        "manual_checks": lambda: _bullets(ctype.spec.manual_checks) if ctype else "",
+        "details": details,
     }
 
 
@@ -634,7 +663,7 @@ def _build(
     specs = list(specs)
     if not specs:
         return []
-    env.names.update(_note_names(mapping, ctype, missing, invalid, checked, env))
+    env.names = _LazyNames(_note_names(mapping, ctype, missing, invalid, checked, env))
     if not env.roots:
         env.roots.update(_roots(env))
     out: list[Action] = []
@@ -649,7 +678,7 @@ def _make(mapping: CompiledMapping, item: ActionSpec, env: _Env) -> Action | Non
     def r(text: str | None) -> str | None:
         if text is None:
             return None
-        return render(text, env.names, env.roots).strip() or None
+        return render(text, env.names or {}, env.roots).strip() or None
 
     def tpl(name: str | None) -> str | None:
         return r(mapping.spec.templates[name]) if name else None

@@ -8,6 +8,7 @@ that silently never fires.
 from __future__ import annotations
 
 from datetime import date
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -264,7 +265,7 @@ class ActionSpec(_Strict):
             )
         return self
 
-    @property
+    @cached_property
     def kind(self) -> str:
         """The single action kind set on this item."""
         return next(name for name in type(self).model_fields if getattr(self, name) is not None)

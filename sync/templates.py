@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from functools import lru_cache
+from typing import Any, Protocol
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z0-9_]+))?\}")
 CONDITIONAL = re.compile(r"^\{\?([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -69,35 +70,59 @@ def check_placeholders(template: str, field_keys: set[str]) -> list[str]:
     return problems
 
 
-def render(template: str, names: Mapping[str, Any], roots: Mapping[str, Mapping[str, Any]]) -> str:
+class _Names(Protocol):
+    def get(self, key: str, default: Any = None, /) -> Any: ...
+
+
+def render(template: str, names: _Names, roots: Mapping[str, Mapping[str, Any]]) -> str:
     """Fill placeholders; a missing value renders empty, and so do empty sections.
 
     A line made only of placeholders that all render empty is dropped, and a line prefixed
     ``{?name}`` is dropped when ``name`` is empty, so a note has no empty headings.
     """
+    if "{" not in template:
+        return template
 
     def _value(root: str, key: str | None) -> str:
         value = names.get(root) if key is None else roots.get(root, {}).get(key)
         return "" if value is None else str(value)
 
-    def _sub(match: re.Match[str]) -> str:
-        return _value(match.group(1), match.group(2))
-
-    if "{" not in template:
-        return template
     out: list[str] = []
-    for line in template.split("\n"):
-        cond = CONDITIONAL.match(line)
-        if cond:
-            if not _value(cond.group(1), None).strip():
-                continue
-            line = line[cond.end() :]
-        rendered = PLACEHOLDER.sub(_sub, line)
-        if (
-            not rendered.strip()
-            and PLACEHOLDER.search(line)
-            and not PLACEHOLDER.sub("", line).strip()
-        ):
+    for condition, parts, only_placeholders in _compile(template):
+        if condition is not None and not _value(condition, None).strip():
+            continue
+        rendered = "".join(
+            part if isinstance(part, str) else _value(part[0], part[1]) for part in parts
+        )
+        if only_placeholders and not rendered.strip():
             continue
         out.append(rendered)
     return "\n".join(out)
+
+
+_Part = str | tuple[str, str | None]
+
+
+@lru_cache(maxsize=1024)
+def _compile(template: str) -> tuple[tuple[str | None, tuple[_Part, ...], bool], ...]:
+    """Split a template once into lines of literal text and placeholders."""
+    lines = []
+    for line in template.split("\n"):
+        condition = None
+        cond = CONDITIONAL.match(line)
+        if cond:
+            condition = cond.group(1)
+            line = line[cond.end() :]
+        parts: list[_Part] = []
+        position = 0
+        for match in PLACEHOLDER.finditer(line):
+            if match.start() > position:
+                parts.append(line[position : match.start()])
+            parts.append((match.group(1), match.group(2)))
+            position = match.end()
+        if position < len(line):
+            parts.append(line[position:])
+        has_placeholder = any(not isinstance(p, str) for p in parts)
+        only = has_placeholder and not "".join(p for p in parts if isinstance(p, str)).strip()
+        lines.append((condition, tuple(parts), only))
+    return tuple(lines)
