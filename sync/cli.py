@@ -167,6 +167,9 @@ def run_mappings(
         return EXIT_OK
     for mapping in mappings.values():
         out.write(f"{mapping.name}: {mapping.spec.title} ({mapping.path})\n")
+        for rule in mapping.spec.preflight:
+            targets = ", ".join(_targets(rule.actions)) or "-"
+            out.write(f"  preflight {rule.id}: {targets}  [{rule.sop or mapping.spec.sop[0]}]\n")
         for row in (r for r in rows if r["mapping"] == mapping.name):
             out.write(f"  {row['type']}\n")
             out.write(f"    required: {', '.join(row['required']) or '-'}\n")

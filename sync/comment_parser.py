@@ -408,9 +408,15 @@ def _options(line: str, marks: list[re.Match[str]]) -> tuple[str, list[Checklist
     first = marks[0]
     options: list[ChecklistOption] = []
     if first.start() > 0 and marks[-1].end() == len(line):
-        # "Sim (X) Não ( )": each mark follows its option.
+        # "Sim (X) Não ( )": each mark follows its option; a question may lead the line
+        # ("Arquivo enviado? Sim (X) Não ( )"), ending at its last "?" or ":".
         prefix = ""
         previous = 0
+        head = line[: first.start()]
+        cut = max(head.rfind("?"), head.rfind(":"))
+        if cut >= 0:
+            prefix = head[: cut + 1].strip(_QUESTION_LEAD)
+            previous = cut + 1
         for mark in marks:
             options.append(
                 ChecklistOption(

@@ -13,6 +13,7 @@ finance block) act either way; ``stop`` ends the evaluation at that rule.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -106,6 +107,9 @@ class Decision:
             "suggestions": list(self.suggestions),
             "explanation": list(self.explanation),
         }
+
+
+_SLASH = re.compile(r"\s*/\s*")
 
 
 class _LazyNames:
@@ -255,7 +259,9 @@ def decide(mapping: CompiledMapping, ticket: Ticket, context: Context, now: date
         if key not in env.attachments:
             missing.append(Missing(key, mapping.spec.attachments[key].label, sop))
     if spec.checklist is not None:
-        _check_checklist(spec.checklist, checklists, missing, invalid, sop)
+        _check_checklist(
+            spec.checklist, (spec.name, *spec.aliases), checklists, missing, invalid, sop
+        )
 
     pending: list[Action] = []
     stopped = _apply_rules(
@@ -324,7 +330,7 @@ def _resolve_type(
             return name, f"type from the comment ('{written.label}: {written.value}')"
     for checklist in reversed(checklists):
         for ctype in mapping.types.values():
-            if ctype.spec.checklist and fold(ctype.spec.checklist.title) == fold(checklist.title):
+            if ctype.spec.checklist and _title_key(checklist.title) in _checklist_keys(ctype):
                 return ctype.spec.name, f"type from the checklist '{checklist.title}'"
     return None, None
 
@@ -420,7 +426,16 @@ def _apply_rules(
         for key in rule.require_attachments:
             if key not in env.attachments and not any(m.key == key for m in missing):
                 missing.append(Missing(key, mapping.spec.attachments[key].label, sop))
-        built = _build(mapping, rule.actions, env, missing, invalid, checked or [], ctype)
+        built = _build(
+            mapping,
+            rule.actions,
+            env,
+            missing,
+            invalid,
+            checked or [],
+            ctype,
+            sop=sop if rule.sop else None,
+        )
         if rule.run == "always":
             (always_sink if always_sink is not None else sink).extend(built)
         else:
@@ -511,14 +526,27 @@ def _matched_attachments(specs: Mapping[str, AttachmentSpec], ticket: Ticket) ->
     return frozenset(matched)
 
 
+def _title_key(text: str) -> str:
+    """Checklist titles compare folded, "A / B" equal to "A/B", without end punctuation."""
+    return _SLASH.sub("/", fold(text)).rstrip(" :.")
+
+
+def _checklist_keys(ctype: CompiledType) -> set[str]:
+    spec = ctype.spec
+    assert spec.checklist is not None
+    return {_title_key(n) for n in (spec.checklist.title, spec.name, *spec.aliases)}
+
+
 def _check_checklist(
     spec: ChecklistSpec,
+    aliases: Iterable[str],
     checklists: list[Checklist],
     missing: list[Missing],
     invalid: list[Invalid],
     sop: str,
 ) -> None:
-    found = next((c for c in reversed(checklists) if fold(c.title) == fold(spec.title)), None)
+    keys = {_title_key(spec.title), *(_title_key(a) for a in aliases)}
+    found = next((c for c in reversed(checklists) if _title_key(c.title) in keys), None)
     label = f"Checklist - {spec.title}"
     if found is None:
         missing.append(Missing("checklist", label, sop))
@@ -659,11 +687,16 @@ def _build(
     invalid: list[Invalid],
     checked: list[str],
     ctype: CompiledType | None,
+    *,
+    sop: str | None = None,
 ) -> list[Action]:
     specs = list(specs)
     if not specs:
         return []
-    env.names = _LazyNames(_note_names(mapping, ctype, missing, invalid, checked, env))
+    makers = _note_names(mapping, ctype, missing, invalid, checked, env)
+    if sop is not None:
+        makers["sop"] = lambda: sop
+    env.names = _LazyNames(makers)
     if not env.roots:
         env.roots.update(_roots(env))
     out: list[Action] = []
@@ -686,7 +719,8 @@ def _make(mapping: CompiledMapping, item: ActionSpec, env: _Env) -> Action | Non
     kind = item.kind
     if kind == "route" and item.route:
         s = item.route
-        return Route(queue=r(s.queue), group=r(s.group), team=r(s.team), owner=r(s.owner))
+        route = Route(queue=r(s.queue), group=r(s.group), team=r(s.team), owner=r(s.owner))
+        return route if route.target else None
     if kind == "set_status" and item.set_status:
         return SetStatus(
             status=item.set_status.status, justification=r(item.set_status.justification)

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z0-9_]+))?\}")
-CONDITIONAL = re.compile(r"^\{\?([A-Za-z_][A-Za-z0-9_]*)\}")
+CONDITIONAL = re.compile(r"^\{\?([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z0-9_]+))?\}")
 """A line starting with ``{?name}`` is kept only when ``name`` renders non-empty."""
 
 ROOTS = frozenset({"ticket", "fields", "context", "duplicate"})
@@ -40,7 +40,7 @@ def placeholders(template: str) -> list[tuple[str, str | None]]:
     for line in template.splitlines():
         cond = CONDITIONAL.match(line)
         if cond:
-            found.append((cond.group(1), None))
+            found.append((cond.group(1), cond.group(2)))
     return found
 
 
@@ -78,7 +78,8 @@ def render(template: str, names: _Names, roots: Mapping[str, Mapping[str, Any]])
     """Fill placeholders; a missing value renders empty, and so do empty sections.
 
     A line made only of placeholders that all render empty is dropped, and a line prefixed
-    ``{?name}`` is dropped when ``name`` is empty, so a note has no empty headings.
+    ``{?name}`` (or ``{?root.key}``) is dropped when that value is empty, so a note has no
+    empty headings.
     """
     if "{" not in template:
         return template
@@ -89,7 +90,7 @@ def render(template: str, names: _Names, roots: Mapping[str, Mapping[str, Any]])
 
     out: list[str] = []
     for condition, parts, only_placeholders in _compile(template):
-        if condition is not None and not _value(condition, None).strip():
+        if condition is not None and not _value(*condition).strip():
             continue
         rendered = "".join(
             part if isinstance(part, str) else _value(part[0], part[1]) for part in parts
@@ -104,14 +105,16 @@ _Part = str | tuple[str, str | None]
 
 
 @lru_cache(maxsize=1024)
-def _compile(template: str) -> tuple[tuple[str | None, tuple[_Part, ...], bool], ...]:
+def _compile(
+    template: str,
+) -> tuple[tuple[tuple[str, str | None] | None, tuple[_Part, ...], bool], ...]:
     """Split a template once into lines of literal text and placeholders."""
     lines = []
     for line in template.split("\n"):
-        condition = None
+        condition: tuple[str, str | None] | None = None
         cond = CONDITIONAL.match(line)
         if cond:
-            condition = cond.group(1)
+            condition = (cond.group(1), cond.group(2))
             line = line[cond.end() :]
         parts: list[_Part] = []
         position = 0
