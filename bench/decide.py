@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sync.decide import decide  # noqa: E402
-from sync.mapping_loader import CompiledMapping, load_mappings  # noqa: E402
-from sync.model import Attachment, Comment, Context, Ticket  # noqa: E402
+from sync.decide import decide
+from sync.mapping_loader import CompiledMapping, load_mappings
+from sync.model import Attachment, Comment, Context, Ticket
 
 SAMPLES = {
     "text": "Cliente relata erro ao concluir a emissão do certificado",
@@ -87,14 +87,26 @@ def generate(mappings: list[CompiledMapping], count: int, seed: int) -> list[tup
         rng.shuffle(keys)
         at = BASE + timedelta(minutes=index)
         comments = [
-            Comment("c0", "Cliente entrou em contato pelo telefone.", True, at - timedelta(hours=1)),
+            Comment(
+                "c0", "Cliente entrou em contato pelo telefone.", True, at - timedelta(hours=1)
+            ),
             Comment("c1", comment_body(mapping, keys, rng), True, at),
         ]
-        attachments = (Attachment("comprovante.pdf", "application/pdf"),) if rng.random() < 0.7 else ()
+        attachments = (
+            (Attachment("comprovante.pdf", "application/pdf"),) if rng.random() < 0.7 else ()
+        )
         ticket = Ticket(
-            id=str(index), number=f"{index:08d}", source="bench", created_at=at - timedelta(hours=2),
-            updated_at=at, request_type=ctype.spec.name, subject=f"Chamado {index}",
-            status="Novo", owner="ana", comments=tuple(comments), attachments=attachments,
+            id=str(index),
+            number=f"{index:08d}",
+            source="bench",
+            created_at=at - timedelta(hours=2),
+            updated_at=at,
+            request_type=ctype.spec.name,
+            subject=f"Chamado {index}",
+            status="Novo",
+            owner="ana",
+            comments=tuple(comments),
+            attachments=attachments,
         )
         out.append((mapping, ticket))
     return out

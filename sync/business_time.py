@@ -192,6 +192,11 @@ class BusinessCalendar:
             day += _ONE_DAY
         return total
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The calendar's timezone."""
+        return _zone(self.timezone)
+
     # -------------------------------------------------------------- helpers
 
     def _local(self, dt: datetime) -> datetime:

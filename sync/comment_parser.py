@@ -285,9 +285,26 @@ _QUOTES = "\"'“”‘’«»"
 _BLANK_VALUE = " -_–—"
 
 
+_LEADING_REMARK = re.compile(r"^\((?P<remark>[^()]*)\)\s*(?P<rest>\S.*)$", re.DOTALL)
+_WORD = re.compile(r"[^\W\d_]{2,}")
+# A template line the agent left unfilled ("• Anexe: O Comprovante de Pagamento") is not
+# the value of the label above it.
+_TEMPLATE_LINE = re.compile(
+    rf"^\s*(?:[•·▪*\-–—]\s*)?(?:{_PROMPT_WORDS})\b|^\s*[•·▪*\-–—]\s*\S[^:]*:", re.IGNORECASE
+)
+
+
 def _clean_value(raw: str) -> str:
-    """Strip whitespace, surrounding quotes and trailing ';'; "" when nothing is left."""
+    """Strip whitespace, quotes, trailing ';' and a leading template remark; "" when empty.
+
+    The SOP's templates carry remarks such as "E-mail no GAR: (EXCLUSIVAMENTE o e-mail que
+    consta no pedido)"; an agent who types the value after the remark means the value.
+    A leading "(11)" (a phone's area code) has no words and is kept.
+    """
     value = raw.strip().rstrip(";").rstrip()
+    remark = _LEADING_REMARK.match(value)
+    if remark is not None and len(_WORD.findall(remark.group("remark"))) >= 2:
+        value = remark.group("rest").strip()
     if len(value) >= 2 and value[0] in _QUOTES and value[-1] in _QUOTES:
         value = value[1:-1].strip().rstrip(";").rstrip()
     if not value.strip(_BLANK_VALUE):
@@ -332,7 +349,7 @@ def _comment_fields(comment: Comment, index: LabelIndex) -> Iterator[FieldValue]
                 if not nxt:
                     if collected:
                         break
-                elif _label_line(nxt, index) is not None:
+                elif _label_line(nxt, index) is not None or _TEMPLATE_LINE.match(nxt):
                     break
                 else:
                     collected.append(nxt)

@@ -13,6 +13,7 @@ finance block) act either way; ``stop`` ends the evaluation at that rule.
 from __future__ import annotations
 
 import fnmatch
+import mimetypes
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -168,7 +169,8 @@ def decide(mapping: CompiledMapping, ticket: Ticket, context: Context, now: date
         explanation.append(type_source)
     field_keys = ctype.field_keys if ctype else _preflight_keys(mapping)
     field_keys = sorted(field_keys, key=mapping.field_order.__getitem__)
-    checked, invalid = _validate_present(mapping, field_keys, raw, ticket, env, now)
+    local_now = now.astimezone(mapping.calendar.zone)
+    checked, invalid = _validate_present(mapping, field_keys, raw, ticket, env, local_now)
 
     missing: list[Missing] = []
     actions: list[Action] = []
@@ -282,7 +284,7 @@ def decide(mapping: CompiledMapping, ticket: Ticket, context: Context, now: date
         actions.extend(pending)
         if stopped is None:
             actions.extend(_build(mapping, spec.actions, env, missing, invalid, checked, ctype))
-        outcome = "complete"
+        outcome = "complete" if stopped is None else "handled_by_rule"
     else:
         on_incomplete = (
             spec.on_incomplete
@@ -518,7 +520,7 @@ def _matched_attachments(specs: Mapping[str, AttachmentSpec], ticket: Ticket) ->
             name = fold(attachment.name)
             if not any(fnmatch.fnmatchcase(name, fold(p)) for p in spec.patterns):
                 continue
-            ctype = (attachment.content_type or "").lower()
+            ctype = (attachment.content_type or _guess_type(attachment.name)).lower()
             if spec.content_types and not any(ctype.startswith(c) for c in spec.content_types):
                 continue
             matched.add(key)
@@ -535,6 +537,11 @@ def _checklist_keys(ctype: CompiledType) -> set[str]:
     spec = ctype.spec
     assert spec.checklist is not None
     return {_title_key(n) for n in (spec.checklist.title, spec.name, *spec.aliases)}
+
+
+def _guess_type(name: str) -> str:
+    """Content type from the file name, for helpdesks that send none."""
+    return mimetypes.guess_type(name, strict=False)[0] or ""
 
 
 def _check_checklist(
@@ -653,7 +660,7 @@ def _roots(env: _Env) -> dict[str, Mapping[str, Any]]:
             "source": t.source,
             "request_type": t.request_type,
         },
-        "fields": {k: v.value for k, v in env.raw.items()},
+        "fields": {**{k: v.value for k, v in env.raw.items()}, **env.values},
         "context": env.context.facts,
         "duplicate": {
             "id": dup.id,

@@ -6,6 +6,7 @@ an operator fixes a mapping in one round instead of one error per start-up.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import time
@@ -82,10 +83,17 @@ class CompiledMapping:
         return self.type_index.get(type_key(raw))
 
 
+_PATH_SEPARATOR = re.compile(r"\s*[>/»]\s*")
+_DASHES = str.maketrans({"–": "-", "—": "-", "‐": "-", "‑": "-"})
+
+
 def type_key(raw: str) -> str:
-    """Folded comparison key of a type name or category path ("A > B", "A / B")."""
-    text = fold(raw).replace(" / ", " > ").replace("»", ">")
-    parts = [part.strip(" .:-") for part in text.split(">")]
+    """Folded key of a type name or category path: "A > B", "A / B", "A/B" are one path.
+
+    Dashes of any kind compare equal ("Nota Fiscal – Fenacon" as word processors write it).
+    """
+    text = fold(raw).translate(_DASHES)
+    parts = [part.strip(" .:-") for part in _PATH_SEPARATOR.split(text)]
     return " > ".join(part for part in parts if part)
 
 
@@ -348,9 +356,21 @@ class _Checker:
 
 
 def _rule_fields(rules: Iterable[RuleSpec]) -> Iterator[str]:
+    """Fields a rule requires or tests, so each is validated whenever present."""
     for rule in rules:
         yield from rule.require
         yield from rule.at_least_one_of
+        if rule.when is not None:
+            yield from _condition_fields(rule.when)
+
+
+def _condition_fields(cond: Condition) -> Iterator[str]:
+    if cond.field is not None:
+        yield cond.field
+    for sub in (*(cond.all or ()), *(cond.any or ())):
+        yield from _condition_fields(sub)
+    if cond.not_ is not None:
+        yield from _condition_fields(cond.not_)
 
 
 def _compile(

@@ -286,7 +286,7 @@ def test_salesforce_html_comment_with_list(index: LabelIndex) -> None:
     )
     assert values([note(body)], index) == {
         "numero_pedido_gar": "7766554",
-        "email_gar": "(EXCLUSIVAMENTE o e-mail que consta no pedido) ana@x.com",
+        "email_gar": "ana@x.com",
         "cpf": "529.982.247-25",
     }
 

@@ -87,7 +87,7 @@ def test_no_means_no_ticket_and_a_note_explaining_the_sop() -> None:
         "Relato do cliente: cliente reclamou da demora, mas aceitou a troca do equipamento"
     )
     d = run("ouvidoria", ticket(body))
-    assert d.outcome == "complete"
+    assert d.outcome == "handled_by_rule"
     assert d.rules == ("not_requested",)
     assert kinds(d) == ["add_note"]
     assert "create_ticket" not in kinds(d)
@@ -141,7 +141,7 @@ def test_unclear_answer_and_too_short_report_are_invalid() -> None:
 def test_chat_analyst_only_orients_the_customer() -> None:
     body = COMPLETE.replace("Canal: 0800", "Canal: Chat")
     d = run("ouvidoria", ticket(body, number="77001"))
-    assert d.outcome == "complete"
+    assert d.outcome == "handled_by_rule"
     assert d.rules == ("chat_orientation",)
     assert kinds(d) == ["add_note"]
     text = note(d)
