@@ -1,12 +1,35 @@
-"""helpdesk-sync command line: ``helpdesk-sync COMMAND`` or ``python daemon.py COMMAND``."""
+"""helpdesk-sync command line: ``helpdesk-sync COMMAND`` or ``python daemon.py COMMAND``.
+
+Exit codes: 0 done; 1 done but tickets failed or were quarantined; 2 usage, bad input,
+bad configuration or bad mapping; 3 the helpdesk refused the credentials.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from sync.cli import add_explain_parser, add_mappings_parser
+
+EXIT_OK = 0
+EXIT_FAILURES = 1
+EXIT_CONFIG = 2
+EXIT_AUTH = 3
+
+log = logging.getLogger("helpdesk_sync.daemon")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="YAML config file (default: $HELPDESK_SYNC_CONFIG)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output on stdout")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,7 +41,50 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_explain_parser(sub)
     add_mappings_parser(sub)
+
+    p = sub.add_parser("run", help="poll every configured helpdesk on its schedule")
+    _add_common(p)
+    p.add_argument("--once", action="store_true", help="one pass over every connector, then exit")
+    p.add_argument("--dry-run", action="store_true", help="decide and report; write nothing")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("backfill", help="run the engine over a connector's history (resumable)")
+    _add_common(p)
+    p.add_argument("--connector", required=True)
+    p.add_argument("--since", required=True, type=_parse_when, help="YYYY-MM-DD or ISO time")
+    p.add_argument("--until", type=_parse_when, help="YYYY-MM-DD or ISO time (default: now)")
+    p.add_argument("--dry-run", action="store_true", help="decide and report; write nothing")
+    p.set_defaults(handler=cmd_backfill)
+
+    p = sub.add_parser("check", help="validate config and mappings; test each connection")
+    _add_common(p)
+    p.set_defaults(handler=cmd_check)
+
+    p = sub.add_parser("dead-letters", help="list or release quarantined tickets")
+    _add_common(p)
+    p.add_argument("action", choices=("list", "retry"))
+    p.add_argument("id", nargs="?", type=int, help="dead letter id (retry: default all)")
+    p.add_argument("--connector", help="only this connector")
+    p.set_defaults(handler=cmd_dead_letters)
+
+    p = sub.add_parser("demo", help="run the engine against a local Freshdesk sandbox")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--keep", type=Path, help="keep the demo state database at this path")
+    p.set_defaults(handler=cmd_demo)
     return parser
+
+
+def _parse_when(value: str) -> datetime:
+    """A date (midnight UTC) or an ISO date-time with offset."""
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(0), UTC)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"'{value}' is not YYYY-MM-DD or ISO 8601") from exc
+    if parsed.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"'{value}' needs a UTC offset")
+    return parsed
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,7 +95,325 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # Output piped into `head` and the like: not an error of ours.
         sys.stderr.close()
-        return 0
+        return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- runtime
+
+
+def _runtime(args: argparse.Namespace) -> Any:
+    """Settings, mappings and store, or a printed error (exit code as int)."""
+    from sync.config import load_settings
+    from sync.errors import ConfigError, MappingError
+    from sync.logs import setup_logging
+    from sync.mapping_loader import load_mapping
+
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    setup_logging(settings.log_format, settings.log_level)
+    try:
+        mappings = {
+            c.name: load_mapping(c.mapping, settings.mappings_dir) for c in settings.connectors
+        }
+    except MappingError as exc:
+        print(f"error: bad mapping:\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return settings, mappings
+
+
+def _engine(settings: Any, mappings: dict[str, Any], store: Any, name: str, **kw: Any) -> Any:
+    from connectors.registry import build_connector
+    from sync.engine import Engine
+
+    conf = settings.connector(name)
+    return Engine(
+        build_connector(conf),
+        mappings[name],
+        store,
+        clock=lambda: datetime.now(UTC),
+        overlap=timedelta(seconds=settings.overlap_seconds),
+        initial_lookback=timedelta(hours=conf.initial_lookback_hours),
+        max_attempts=settings.max_attempts,
+        **kw,
+    )
+
+
+def _open_store(settings: Any) -> Any:
+    from sync.store import Store
+
+    return Store(settings.state_url)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``run``: scheduled polling until SIGTERM/SIGINT, or one pass with ``--once``."""
+    from connectors.base import AuthError
+    from sync.errors import ConfigError
+
+    runtime = _runtime(args)
+    if isinstance(runtime, int):
+        return runtime
+    settings, mappings = runtime
+    enabled = [c.name for c in settings.connectors if c.enabled]
+    if not enabled:
+        print("error: no enabled connectors in the configuration", file=sys.stderr)
+        return EXIT_CONFIG
+    stop = threading.Event()
+    store = _open_store(settings)
+    try:
+        engines = {
+            n: _engine(settings, mappings, store, n, dry_run=args.dry_run, stop=stop)
+            for n in enabled
+        }
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.once:
+        failed = False
+        for engine in engines.values():
+            try:
+                result = engine.run_pass()
+            except AuthError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return EXIT_AUTH
+            _print_pass(result, args.format)
+            failed = failed or not result.ok
+        store.close()
+        return EXIT_FAILURES if failed else EXIT_OK
+    return _schedule(settings, engines, stop, store)
+
+
+def _schedule(settings: Any, engines: dict[str, Any], stop: threading.Event, store: Any) -> int:
+    """One APScheduler job per connector; the same connector never runs twice at once."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from connectors.base import AuthError
+
+    scheduler = BackgroundScheduler(timezone=UTC)
+
+    def job(name: str) -> None:
+        try:
+            engines[name].run_pass()
+        except AuthError as exc:
+            log.error(
+                "credentials refused: %s", exc, extra={"event": "connector.auth", "connector": name}
+            )
+        except Exception:  # a failing pass must not kill the scheduler; next run retries
+            log.exception("pass failed", extra={"event": "pass.error", "connector": name})
+
+    for name in engines:
+        conf = settings.connector(name)
+        scheduler.add_job(
+            job,
+            "interval",
+            args=[name],
+            id=f"poll:{name}",
+            seconds=conf.interval_seconds,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=conf.interval_seconds,
+            next_run_time=datetime.now(UTC),
+        )
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        log.info("stopping on signal %s", signum, extra={"event": "daemon.stopping"})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    scheduler.start()
+    log.info("running", extra={"event": "daemon.started", "connectors": list(engines)})
+    stop.wait()
+    scheduler.shutdown(wait=True)  # the current ticket finishes and is persisted
+    store.close()
+    log.info("stopped", extra={"event": "daemon.stopped"})
+    return EXIT_OK
+
+
+class _Progress:
+    """Backfill progress: a bar with counts and ETA on a terminal, log lines otherwise."""
+
+    def __init__(self, since: datetime, until: datetime, tty: bool) -> None:
+        self.since, self.until, self.tty = since, until, tty
+        self.started = datetime.now(UTC)
+        self.count = 0
+        self.errors = 0
+
+    def ticket_done(self, report: Any) -> None:
+        self.count += 1
+        if report.error:
+            self.errors += 1
+        if self.tty:
+            self._bar(report)
+        elif self.count % 100 == 0:
+            log.info(
+                "backfill progress",
+                extra={"event": "backfill.progress", "tickets": self.count, "errors": self.errors},
+            )
+
+    def _bar(self, report: Any) -> None:
+        total = (self.until - self.since).total_seconds() or 1
+        try:
+            stamp = datetime.fromisoformat(report.version.replace("Z", "+00:00"))
+            done = min(max((stamp - self.since).total_seconds() / total, 0.0), 1.0)
+        except ValueError:
+            done = 0.0
+        elapsed = (datetime.now(UTC) - self.started).total_seconds()
+        eta = f"{elapsed / done - elapsed:5.0f}s" if done > 0.001 else "  ?  "
+        bar = "#" * int(done * 30)
+        sys.stderr.write(
+            f"\r[{bar:<30}] {done:4.0%} tickets {self.count} errors {self.errors} ETA {eta}"
+        )
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            sys.stderr.write("\n")
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """``backfill``: the same engine over history; run again to resume."""
+    from connectors.base import AuthError
+    from sync.errors import ConfigError
+
+    runtime = _runtime(args)
+    if isinstance(runtime, int):
+        return runtime
+    settings, mappings = runtime
+    until = args.until or datetime.now(UTC)
+    if until <= args.since:
+        print("error: --until must be after --since", file=sys.stderr)
+        return EXIT_CONFIG
+    store = _open_store(settings)
+    try:
+        engine = _engine(settings, mappings, store, args.connector, dry_run=args.dry_run)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    progress = _Progress(args.since, until, sys.stderr.isatty())
+    cursor_name = f"backfill:{args.since.isoformat()}:{until.isoformat()}"
+    try:
+        result = engine.run_pass(
+            since=args.since, until=until, cursor_name=cursor_name, reporter=progress
+        )
+    except AuthError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_AUTH
+    finally:
+        progress.close()
+        store.close()
+    _print_pass(result, args.format)
+    return EXIT_OK if result.ok else EXIT_FAILURES
+
+
+def _print_pass(result: Any, fmt: str) -> None:
+    import json
+
+    summary = {
+        "connector": result.connector,
+        "seen": result.seen,
+        "decided": result.decided,
+        "skipped": result.skipped,
+        "applied": result.applied,
+        "reconciled": result.reconciled,
+        "failed": result.failed,
+        "quarantined": result.quarantined,
+        "cursor": result.cursor.isoformat() if result.cursor else None,
+    }
+    if fmt == "json":
+        summary["tickets"] = [vars(t) for t in result.tickets]
+        print(json.dumps(summary, ensure_ascii=False, default=str))
+        return
+    print(
+        f"{result.connector}: seen {result.seen}, decided {result.decided}, "
+        f"skipped {result.skipped}, effects applied {result.applied}, "
+        f"reconciled {result.reconciled}, failed {result.failed}, "
+        f"quarantined {result.quarantined}; cursor {summary['cursor']}"
+    )
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """``check``: config, mappings, state store and every connection."""
+    from connectors.base import AuthError, ConnectorError
+    from connectors.registry import build_connector
+    from sync.errors import ConfigError
+
+    runtime = _runtime(args)
+    if isinstance(runtime, int):
+        return runtime
+    settings, mappings = runtime
+    print(f"config: ok ({len(settings.connectors)} connector(s))")
+    store = _open_store(settings)
+    print(f"state: ok ({store})")
+    store.close()
+    code = EXIT_OK
+    for conf in settings.connectors:
+        line = (
+            f"connector {conf.name}: {conf.kind} {conf.base_url} mapping {conf.mapping} "
+            f"({len(mappings[conf.name].types)} types)"
+        )
+        try:
+            detail = build_connector(conf).check()
+        except ConfigError as exc:
+            print(f"{line}: CONFIG ERROR {exc}")
+            code = max(code, EXIT_CONFIG)
+        except AuthError as exc:
+            print(f"{line}: AUTH ERROR {exc}")
+            code = max(code, EXIT_AUTH)
+        except ConnectorError as exc:
+            print(f"{line}: UNREACHABLE {exc}")
+            code = max(code, EXIT_FAILURES)
+        else:
+            print(f"{line}: ok — {detail}")
+    return code
+
+
+def cmd_dead_letters(args: argparse.Namespace) -> int:
+    """``dead-letters list|retry [ID]``."""
+    import json
+
+    runtime = _runtime(args)
+    if isinstance(runtime, int):
+        return runtime
+    settings, _ = runtime
+    store = _open_store(settings)
+    try:
+        if args.action == "retry":
+            released = store.release(args.id, connector=args.connector)
+            if args.id is not None and not released:
+                print(f"error: no active dead letter with id {args.id}", file=sys.stderr)
+                return EXIT_CONFIG
+            print(f"released {len(released)} ticket(s); they are retried on the next pass")
+            return EXIT_OK
+        rows = store.dead_letters(args.connector)
+        if args.format == "json":
+            print(
+                json.dumps(
+                    [vars(r) if hasattr(r, "__dict__") else r._asdict() for r in rows],
+                    default=str,
+                    ensure_ascii=False,
+                )
+            )
+            return EXIT_OK
+        if not rows:
+            print("no dead letters")
+        for r in rows:
+            print(
+                f"#{r.id} {r.connector} ticket {r.ticket_id} (version {r.version}, "
+                f"{r.attempts} attempts, {r.created_at:%Y-%m-%d %H:%M}Z): {r.error}"
+            )
+        return EXIT_OK
+    finally:
+        store.close()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``demo``: a loopback Freshdesk sandbox with SAC tickets, one engine pass, a table."""
+    from connectors.demo import run_demo
+
+    return run_demo(fmt=args.format, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from .actions import (
     SetStatus,
 )
 from .comment_parser import Checklist, FieldValue, extract_checklists, extract_fields
+from .effects import carries_marker
 from .mapping_loader import TYPE_KEY, CompiledMapping, CompiledType, type_key
 from .mapping_schema import ActionSpec, AttachmentSpec, ChecklistSpec, Condition, DueSpec, RuleSpec
 from .masking import SENSITIVE_VALIDATORS, mask_value
@@ -149,7 +150,8 @@ class _Env:
 
 def decide(mapping: CompiledMapping, ticket: Ticket, context: Context, now: datetime) -> Decision:
     """Decide what the SOP requires for ``ticket``; deterministic in its arguments."""
-    internal = tuple(c for c in ticket.comments if c.internal)
+    # helpdesk-sync's own notes carry a marker: they are not agent input.
+    internal = tuple(c for c in ticket.comments if c.internal and not carries_marker(c.body))
     raw = extract_fields(internal, mapping.labels)
     checklists = extract_checklists(internal) if _uses_checklists(mapping) else []
     type_name, type_source = _resolve_type(mapping, ticket, raw, checklists)

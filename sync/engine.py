@@ -1,0 +1,359 @@
+"""One pass of the sync engine: poll a connector, decide, and apply effects exactly once.
+
+Theory of operation
+-------------------
+* Tickets come from ``connector.changed_since(cursor - overlap)`` in stamp order. The
+  overlap re-reads recent tickets on purpose (equal timestamps, clock skew, late commits);
+  ``ticket_versions`` de-duplicates them by (ticket, version), so nothing is missed and
+  nothing is processed twice.
+* Every effect has a derived key (``sync.effects``). Before a write its journal row is
+  ``sent``; after the helpdesk answers it is ``confirmed``. A crash in between leaves a
+  ``sent`` row: the next time the ticket is processed the engine asks the connector to
+  find the write (its marker) before writing again.
+* The cursor advances to a ticket's stamp only after that ticket's effects are durable and
+  every earlier ticket of the pass is done (or quarantined). A failing ticket holds the
+  cursor back; it is retried on later passes and quarantined after ``max_attempts``.
+* Echo suppression follows from the keys: helpdesk-sync's own write bumps the ticket's
+  version, the next pass re-decides it, and every effect it asks for is already confirmed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from connectors.base import (
+    AuthError,
+    Connector,
+    ConnectorError,
+    Effect,
+    Loaded,
+    Receipt,
+    TicketRef,
+)
+
+from .decide import Decision, decide
+from .effects import effect_key
+from .mapping_loader import CompiledMapping
+from .store import Store
+
+log = logging.getLogger("helpdesk_sync.engine")
+
+
+@dataclass(slots=True)
+class TicketReport:
+    """What happened to one ticket in a pass (for tables, progress and tests)."""
+
+    ticket_id: str
+    version: str
+    outcome: str
+    request_type: str | None
+    planned: list[str] = field(default_factory=list)
+    """Action kinds the decision asked for (after de-duplication against the journal)."""
+    applied: int = 0
+    reconciled: int = 0
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class PassResult:
+    """Counts of one pass."""
+
+    connector: str
+    seen: int = 0
+    decided: int = 0
+    skipped: int = 0
+    """Already processed at this version (overlap re-reads, echoes of our own writes)."""
+    applied: int = 0
+    reconciled: int = 0
+    failed: int = 0
+    quarantined: int = 0
+    cursor: datetime | None = None
+    tickets: list[TicketReport] = field(default_factory=list)
+    stopped: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when every ticket of the pass was processed."""
+        return self.failed == 0 and self.quarantined == 0
+
+
+class Reporter(Protocol):
+    """Receives progress while a pass runs (progress bar, log lines, tests)."""
+
+    def ticket_done(self, report: TicketReport) -> None: ...
+
+
+class _NullReporter:
+    def ticket_done(self, report: TicketReport) -> None:
+        return None
+
+
+class Engine:
+    """Runs passes of one connector with its mapping against the state store."""
+
+    def __init__(
+        self,
+        connector: Connector,
+        mapping: CompiledMapping,
+        store: Store,
+        *,
+        clock: Callable[[], datetime],
+        overlap: timedelta = timedelta(minutes=5),
+        initial_lookback: timedelta = timedelta(days=1),
+        max_attempts: int = 5,
+        dry_run: bool = False,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.connector = connector
+        self.mapping = mapping
+        self.store = store
+        self.clock = clock
+        self.overlap = overlap
+        self.initial_lookback = initial_lookback
+        self.max_attempts = max_attempts
+        self.dry_run = dry_run
+        self.stop = stop or threading.Event()
+
+    @property
+    def name(self) -> str:
+        return self.connector.name
+
+    def run_pass(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        cursor_name: str = "poll",
+        reporter: Reporter | None = None,
+    ) -> PassResult:
+        """Process every ticket changed since the cursor (or ``since``), then return counts.
+
+        ``since`` fixes where a fresh cursor starts (backfill); an existing cursor wins so a
+        run started again resumes where it stopped.
+        """
+        reporter = reporter or _NullReporter()
+        result = PassResult(connector=self.name)
+        stored = self.store.get_cursor(self.name, cursor_name)
+        if stored is not None:
+            start = stored - self.overlap
+            if since is not None:
+                start = max(start, since)
+        else:
+            start = since if since is not None else self.clock() - self.initial_lookback
+        held_back = False
+        for ref in self.connector.changed_since(start, until):
+            if self.stop.is_set():
+                result.stopped = True
+                break
+            result.seen += 1
+            done = self._handle(ref, result, reporter)
+            if not done:
+                held_back = True
+            elif not held_back and not self.dry_run:
+                result.cursor = self.store.advance_cursor(self.name, ref.stamp, cursor_name)
+        if result.cursor is None:
+            result.cursor = self.store.get_cursor(self.name, cursor_name)
+        log.info(
+            "pass done",
+            extra={
+                "event": "pass.done",
+                "connector": self.name,
+                "seen": result.seen,
+                "decided": result.decided,
+                "skipped": result.skipped,
+                "applied": result.applied,
+                "reconciled": result.reconciled,
+                "failed": result.failed,
+                "quarantined": result.quarantined,
+            },
+        )
+        return result
+
+    # ------------------------------------------------------------------ per ticket
+
+    def _handle(self, ref: TicketRef, result: PassResult, reporter: Reporter) -> bool:
+        """Process one ticket; True when it no longer holds the cursor back."""
+        if self.store.is_quarantined(self.name, ref.id):
+            result.skipped += 1
+            return True
+        if self.store.processed_version(self.name, ref.id) == ref.version:
+            result.skipped += 1
+            return True
+        try:
+            report = self._process(ref)
+        except AuthError:
+            raise
+        except ConnectorError as exc:
+            return self._failed(ref, str(exc), result, reporter)
+        except Exception as exc:  # a poison ticket must not stop the others
+            log.exception(
+                "ticket failed",
+                extra={"event": "ticket.error", "connector": self.name, "ticket_id": ref.id},
+            )
+            return self._failed(ref, f"{type(exc).__name__}: {exc}", result, reporter)
+        result.decided += 1
+        result.applied += report.applied
+        result.reconciled += report.reconciled
+        result.tickets.append(report)
+        reporter.ticket_done(report)
+        return True
+
+    def _failed(self, ref: TicketRef, error: str, result: PassResult, reporter: Reporter) -> bool:
+        report = TicketReport(ref.id, ref.version, "error", None, error=error)
+        result.tickets.append(report)
+        reporter.ticket_done(report)
+        if self.dry_run:
+            result.failed += 1
+            return False
+        attempts = self.store.record_failure(self.name, ref.id, ref.version, error)
+        log.warning(
+            "ticket failed",
+            extra={
+                "event": "ticket.failed",
+                "connector": self.name,
+                "ticket_id": ref.id,
+                "attempt": attempts,
+                "error": error,
+            },
+        )
+        if attempts >= self.max_attempts:
+            self.store.quarantine(self.name, ref.id, ref.version, error, attempts)
+            result.quarantined += 1
+            report.outcome = "quarantined"
+            log.error(
+                "ticket quarantined",
+                extra={
+                    "event": "ticket.quarantined",
+                    "connector": self.name,
+                    "ticket_id": ref.id,
+                    "attempt": attempts,
+                },
+            )
+            return True
+        result.failed += 1
+        return False
+
+    def _process(self, ref: TicketRef) -> TicketReport:
+        loaded = self.connector.load(ref)
+        now = self.clock()
+        decision = decide(self.mapping, loaded.ticket, loaded.context, now)
+        effects = [Effect(effect_key(self.name, ref.id, a), a) for a in decision.actions]
+        report = TicketReport(ref.id, ref.version, decision.outcome, decision.request_type)
+        self._log_decision(ref, decision)
+        if self.dry_run:
+            report.planned = [e.action.kind for e in effects]
+            self.store.record_decision(
+                self.name,
+                ref.id,
+                ref.version,
+                decision.request_type,
+                decision.outcome,
+                [a.to_dict() for a in decision.actions],
+                now,
+                dry_run=True,
+            )
+            return report
+        self.store.record_decision(
+            self.name,
+            ref.id,
+            ref.version,
+            decision.request_type,
+            decision.outcome,
+            [a.to_dict() for a in decision.actions],
+            now,
+        )
+        pending = self._pending(loaded, effects, report)
+        report.planned = [e.action.kind for e in pending]
+        if pending:
+            self._apply(loaded, pending, report)
+        with self.store.transaction() as tx:
+            tx.mark_processed(self.name, ref.id, ref.version, decision.outcome)
+            tx.clear_failures(self.name, ref.id)
+        return report
+
+    def _pending(self, loaded: Loaded, effects: list[Effect], report: TicketReport) -> list[Effect]:
+        """Effects still to write: new ones, and ``sent`` ones the helpdesk does not show."""
+        entries = self.store.effects_for([e.key for e in effects])
+        pending: list[Effect] = []
+        for effect in effects:
+            entry = entries.get(effect.key)
+            if entry is None:
+                self.store.plan_effect(
+                    self.name,
+                    loaded.ref.id,
+                    effect.key,
+                    effect.action.kind,
+                    effect.action.to_dict(),
+                )
+                pending.append(effect)
+            elif entry.state == "confirmed":
+                continue
+            elif entry.state == "sent":
+                found = self.connector.find_applied(loaded, effect)
+                if found is not None:
+                    self.store.mark_confirmed(effect.key, found.remote_id, reconciled=True)
+                    report.reconciled += 1
+                    self._log_effect(loaded, effect, "effect.reconciled")
+                else:
+                    pending.append(effect)
+            else:  # planned (never sent) or failed earlier: write it
+                pending.append(effect)
+        return pending
+
+    def _apply(self, loaded: Loaded, pending: list[Effect], report: TicketReport) -> None:
+        self.store.mark_sent([e.key for e in pending])
+        try:
+            receipts = self.connector.apply(loaded, pending)
+        except ConnectorError as exc:
+            done: list[Receipt] = list(getattr(exc, "receipts", []) or [])
+            self._confirm(loaded, pending, done, report)
+            raise
+        self._confirm(loaded, pending, receipts, report)
+
+    def _confirm(
+        self, loaded: Loaded, pending: list[Effect], receipts: list[Receipt], report: TicketReport
+    ) -> None:
+        by_key = {e.key: e for e in pending}
+        for receipt in receipts:
+            self.store.mark_confirmed(receipt.key, receipt.remote_id, reconciled=receipt.reconciled)
+            report.applied += 1
+            effect = by_key.get(receipt.key)
+            if effect is not None:
+                self._log_effect(loaded, effect, "effect.applied")
+
+    def _log_decision(self, ref: TicketRef, decision: Decision) -> None:
+        log.info(
+            "decided %s: %s",
+            decision.request_type or "-",
+            decision.outcome,
+            extra={
+                "event": "ticket.decided",
+                "connector": self.name,
+                "ticket_id": ref.id,
+                "version": ref.version,
+                "request_type": decision.request_type,
+                "outcome": decision.outcome,
+                "missing": [m.label for m in decision.missing],
+                "actions": [a.kind for a in decision.actions],
+                "dry_run": self.dry_run,
+            },
+        )
+
+    def _log_effect(self, loaded: Loaded, effect: Effect, event: str) -> None:
+        log.info(
+            "%s %s",
+            event.split(".", 1)[1],
+            effect.action.kind,
+            extra={
+                "event": event,
+                "connector": self.name,
+                "ticket_id": loaded.ref.id,
+                "effect_key": effect.key,
+                "kind": effect.action.kind,
+            },
+        )
