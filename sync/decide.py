@@ -648,7 +648,20 @@ def _note_names(
     }
 
 
-def _roots(env: _Env) -> dict[str, Mapping[str, Any]]:
+_CANONICAL_DISPLAY = frozenset({"enum", "yes_no", "uf"})
+"""Validators whose canonical value reads better than the typed one ("Corporativo")."""
+
+
+def _display_values(mapping: CompiledMapping, env: _Env) -> dict[str, str]:
+    """Field values for templates: as typed, except choices shown by their canonical name."""
+    shown = {key: found.value for key, found in env.raw.items()}
+    for key, value in env.values.items():
+        if key not in shown or mapping.spec.fields[key].validator in _CANONICAL_DISPLAY:
+            shown[key] = value
+    return shown
+
+
+def _roots(mapping: CompiledMapping, env: _Env) -> dict[str, Mapping[str, Any]]:
     t = env.ticket
     dup = env.duplicate
     return {
@@ -662,7 +675,7 @@ def _roots(env: _Env) -> dict[str, Mapping[str, Any]]:
             "source": t.source,
             "request_type": t.request_type,
         },
-        "fields": {**{k: v.value for k, v in env.raw.items()}, **env.values},
+        "fields": _display_values(mapping, env),
         "context": env.context.facts,
         "duplicate": {
             "id": dup.id,
@@ -707,7 +720,7 @@ def _build(
         makers["sop"] = lambda: sop
     env.names = _LazyNames(makers)
     if not env.roots:
-        env.roots.update(_roots(env))
+        env.roots.update(_roots(mapping, env))
     out: list[Action] = []
     for spec in specs:
         action = _make(mapping, spec, env)

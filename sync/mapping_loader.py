@@ -393,9 +393,9 @@ def _compile(
         types[tspec.name] = CompiledType(tspec, rules, keys)
         for name in (tspec.name, *tspec.aliases):
             index[type_key(name)] = tspec.name
-        key = type_key(tspec.name)
-        if " > " in key:
-            children.setdefault(key.split(" > ", 1)[0], []).append(tspec.name)
+        parts = type_key(tspec.name).split(" > ")
+        for depth in range(1, len(parts)):
+            children.setdefault(" > ".join(parts[:depth]), []).append(tspec.name)
     return CompiledMapping(
         spec=spec,
         path=filename,
