@@ -1,0 +1,820 @@
+"""Freshdesk API v2 connector: list changed tickets, load them, apply effects, find them again.
+
+Theory of operation
+-------------------
+* Listing (``changed_since``): ``GET /api/v2/tickets?updated_since=<since>Z&order_by=
+  updated_at&order_type=asc&per_page=100``, following ``Link: rel="next"`` as given with
+  ``updated_since`` fixed for the whole window. Freshdesk serves at most 300 pages, so when
+  the next page would pass the cap a new window starts at the last ``updated_at`` seen
+  (inclusive: those boundary tickets come again, the engine de-duplicates by (id, version)).
+  A window that is one single second from start to cap cannot be sliced further: that is a
+  ``FatalError``, never a silent skip (tap-freshdesk's +1 s bookmark loses tickets there).
+* Ties: the order among tickets sharing one ``updated_at`` is not guaranteed, so a tie that
+  straddles a page boundary can show one ticket twice and another never. The rows of one
+  second still occupy a fixed range of positions (the sort by ``updated_at`` is reliable),
+  so the connector counts the rows of each second against the distinct ids it saw and, when
+  some are missing, re-reads the pages of that second until all are seen (bounded; then a
+  ``FatalError``). With a server that keeps ties stable this costs nothing.
+* Loading (``load``): one read call per ticket. By default ``GET /tickets/{id}?include=
+  conversations`` (2 credits): the ticket as it is now, with its own attachments (those of
+  the customer's first e-mail, which the list does not carry) and the first 10
+  conversations; only a ticket with 10 or more conversations costs a second call for all
+  pages of ``/conversations``. With ``ticket_attachments=False`` the list row cached by
+  ``changed_since`` replaces the ticket GET and ``/conversations`` is the one call (1
+  credit, but the ticket's own attachments are not seen). Either way the backfill reads
+  about 1.01 calls per ticket: one per ticket plus one list page per 100.
+* Names (groups, agents, statuses, priorities) resolve through cached lookups refreshed once
+  on a miss; an unknown name is a ``FatalError`` listing the known ones.
+* Writes (``apply``): all field effects of one decision go in ONE ``PUT /tickets/{id}``
+  (Route, SetStatus, SetPriority, MarkCritical = priority Urgent + tag ``critico``, Resolve,
+  and the optional task due-date field). Notes, tasks and tickets are created with a marker
+  ``hs-ref:<key>`` in a visible footer paragraph: Freshdesk sanitises note HTML (comments,
+  hidden styles may go), a visible text line survives both in ``body`` and ``body_text``.
+  Freshdesk has no task API: a task is a private note "Tarefa de acompanhamento: ..." and,
+  when ``task_due_field`` names a custom date field, that field in the combined PUT.
+* Exactly once: PUTs of absolute values are retried on ambiguous failures; POSTs (notes,
+  tickets) and merges are not, because a retried POST whose first answer was lost would
+  write twice. The engine journals the effect as ``sent`` and, on the next pass, calls
+  ``find_applied`` which looks for the marker (notes, tasks, child and new tickets) or
+  compares the ticket's state (field updates, merge) before anything is written again.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import requests
+
+from sync.actions import (
+    Action,
+    AddNote,
+    CreateChildTicket,
+    CreateTask,
+    CreateTicket,
+    MarkCritical,
+    Merge,
+    Resolve,
+    Route,
+    SetPriority,
+    SetStatus,
+)
+from sync.effects import marker
+from sync.masking import mask_value
+from sync.model import Attachment, Comment, Context, Ticket
+from sync.textnorm import fold
+
+from ._http import HttpClient, RateBudget
+from .base import (
+    ConnectorError,
+    Effect,
+    FatalError,
+    Loaded,
+    Receipt,
+    TicketRef,
+)
+
+log = logging.getLogger("helpdesk_sync.connectors.freshdesk")
+
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+STATUS_OPEN, STATUS_RESOLVED, STATUS_CLOSED = 2, 4, 5
+PRIORITY_LOW, PRIORITY_URGENT = 1, 4
+CRITICAL_TAG = "critico"
+"""Tag MarkCritical adds (with priority Urgent): Freshdesk has no critical-case checkbox."""
+EMBEDDED_CONVERSATIONS = 10
+"""``include=conversations`` returns at most this many, oldest first."""
+DEFAULT_STATUS_NAMES: Mapping[str, int] = {
+    "open": 2,
+    "pending": 3,
+    "resolved": 4,
+    "closed": 5,
+    "aberto": 2,
+    "pendente": 3,
+    "resolvido": 4,
+    "fechado": 5,
+}
+PRIORITY_NAMES: Mapping[str, int] = {
+    "low": 1,
+    "medium": 2,
+    "high": 3,
+    "urgent": 4,
+    "baixa": 1,
+    "media": 2,
+    "alta": 3,
+    "urgente": 4,
+}
+PRIORITY_LABELS: Mapping[int, str] = {1: "Low", 2: "Medium", 3: "High", 4: "Urgent"}
+FIELD_ACTIONS = (Route, SetStatus, SetPriority, MarkCritical, Resolve)
+ROW_CACHE = 5000
+"""List rows kept for ``load`` (only with ``ticket_attachments=False``)."""
+
+
+def _utc(moment: datetime) -> str:
+    """UTC with ``Z``, truncated to the second (never ``+00:00``: the Link header breaks it)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def text_to_html(text: str) -> str:
+    """Plain text as note HTML: escaped (it may quote customers), newlines as ``<br>``."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "<div>" + "<br>".join(html.escape(line) for line in lines) + "</div>"
+
+
+class _ApiKeyAuth(requests.auth.HTTPBasicAuth):
+    """Basic auth with the API key as user; its repr never shows the key."""
+
+    def __init__(self, api_key: str) -> None:
+        super().__init__(api_key, "X")
+
+    def __repr__(self) -> str:
+        return "_ApiKeyAuth(***)"
+
+
+@dataclass(slots=True)
+class _Lookup:
+    """Names <-> ids of one kind, loaded lazily and reloaded once on a miss."""
+
+    kind: str
+    loader: Callable[[], list[tuple[int, list[str]]]]
+    names: dict[int, str] = field(default_factory=dict)
+    ids: dict[str, int] = field(default_factory=dict)
+    loaded: bool = False
+    missed: set[int | str] = field(default_factory=set)
+    """Keys already reloaded for once: an unknown id must not cost a call per ticket."""
+
+    def load(self) -> None:
+        self.names.clear()
+        self.ids.clear()
+        for item_id, labels in self.loader():
+            self.names[item_id] = labels[0]
+            for label in labels:
+                if label:
+                    self.ids.setdefault(fold(label), item_id)
+        self.loaded = True
+
+    def name(self, item_id: int | None) -> str | None:
+        """The display name of an id (reloading once when unknown), None for no id."""
+        if item_id is None:
+            return None
+        if not self.loaded or (item_id not in self.names and item_id not in self.missed):
+            self.load()
+            if item_id not in self.names:
+                self.missed.add(item_id)
+        return self.names.get(item_id)
+
+    def peek(self, item_id: int | None) -> str | None:
+        """The name of an id without reloading on a miss (comment authors: customers too)."""
+        if item_id is None:
+            return None
+        if not self.loaded:
+            self.load()
+        return self.names.get(item_id)
+
+    def id(self, name: str, fallback: Mapping[str, int] | None = None) -> int | None:
+        """The id of a name, case/accent-insensitively (reloading once when unknown)."""
+        key = fold(name)
+        if not self.loaded:
+            self.load()
+        if key not in self.ids:
+            if fallback and key in fallback:
+                return fallback[key]
+            if key not in self.missed:
+                self.load()
+                if key not in self.ids:
+                    self.missed.add(key)
+        return self.ids.get(key)
+
+    def known(self) -> str:
+        return ", ".join(sorted(self.names.values(), key=fold)) or "none"
+
+
+@dataclass(slots=True)
+class _Tie:
+    """The rows of one ``updated_at`` second while a window is scanned."""
+
+    stamp: str | None = None
+    ids: set[str] = field(default_factory=set)
+    count: int = 0
+    """Rows of this second in the current window (its fixed position range)."""
+    pages: set[int] = field(default_factory=set)
+
+    def start(self, stamp: str) -> None:
+        self.stamp, self.ids, self.count, self.pages = stamp, set(), 0, set()
+
+    def new_window(self) -> None:
+        self.count, self.pages = 0, set()
+
+
+class FreshdeskConnector:
+    """``connectors.base.Connector`` for one Freshdesk account (API v2)."""
+
+    kind = "freshdesk"
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        api_key: str,
+        *,
+        request_type_field: str = "type",
+        subcategory_field: str | None = None,
+        task_due_field: str | None = None,
+        per_page: int = 100,
+        page_cap: int = 300,
+        timeout: float | tuple[float, float] = 30.0,
+        http: HttpClient | None = None,
+        ticket_attachments: bool = True,
+        marker_footer: str = "— helpdesk-sync {marker}",
+        tie_rounds: int = 30,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.request_type_field = request_type_field
+        self.subcategory_field = subcategory_field
+        self.task_due_field = task_due_field
+        self.per_page = per_page
+        self.page_cap = page_cap
+        self.ticket_attachments = ticket_attachments
+        self.marker_footer = marker_footer
+        self.tie_rounds = tie_rounds
+        self.http = http or HttpClient(
+            "freshdesk", self.base_url, timeout=timeout, budget=RateBudget()
+        )
+        self.http.session.auth = _ApiKeyAuth(api_key)
+        self.domain = (urlsplit(self.base_url).hostname or self.base_url).removesuffix(
+            ".freshdesk.com"
+        )
+        self._statuses = _Lookup("status", self._load_statuses)
+        self._groups = _Lookup("group", self._load_groups)
+        self._agents = _Lookup("agent", self._load_agents)
+        self._rows: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self._tickets: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def __repr__(self) -> str:
+        return f"FreshdeskConnector({self.name!r}, {self.base_url!r})"
+
+    # ------------------------------------------------------------------ check
+
+    def check(self) -> str:
+        """``GET /agents/me``: cheap proof that the key works; names the masked agent e-mail."""
+        me = self.http.get("/api/v2/agents/me").json()
+        email = (me.get("contact") or {}).get("email") or str(me.get("id"))
+        return f"freshdesk {self.domain} as {mask_value('email', email)}"
+
+    # ------------------------------------------------------------------ listing
+
+    def _list_params(self, since: datetime, page: int) -> dict[str, Any]:
+        return {
+            "updated_since": _utc(since),
+            "order_by": "updated_at",
+            "order_type": "asc",
+            "per_page": self.per_page,
+            "page": page,
+        }
+
+    def _ref(self, row: Mapping[str, Any]) -> TicketRef:
+        stamp = str(row["updated_at"])
+        ref = TicketRef(id=str(row["id"]), version=stamp, stamp=_parse(stamp))
+        if not self.ticket_attachments:
+            self._rows[(ref.id, ref.version)] = dict(row)
+            while len(self._rows) > ROW_CACHE:
+                self._rows.popitem(last=False)
+        return ref
+
+    def changed_since(self, since: datetime, until: datetime | None = None) -> Iterator[TicketRef]:
+        """Tickets with ``updated_at >= since`` (and ``< until``), ascending; none skipped.
+
+        See the module docstring for windows (page cap) and ties (unstable order).
+        """
+        cursor = since.astimezone(UTC).replace(microsecond=0)
+        tie = _Tie()
+        while True:
+            tie.new_window()
+            page = 1
+            response = self.http.get("/api/v2/tickets", params=self._list_params(cursor, page))
+            while True:
+                for row in response.json():
+                    stamp = str(row["updated_at"])
+                    if stamp != tie.stamp:
+                        yield from self._finish_tie(tie, cursor)
+                        if until is not None and _parse(stamp) >= until:
+                            return
+                        tie.start(stamp)
+                    tie.count += 1
+                    tie.pages.add(page)
+                    if str(row["id"]) not in tie.ids:
+                        tie.ids.add(str(row["id"]))
+                        yield self._ref(row)
+                next_url = response.links.get("next", {}).get("url")
+                if next_url is None:
+                    yield from self._finish_tie(tie, cursor)
+                    return
+                if page + 1 > self.page_cap:
+                    break
+                page += 1
+                response = self.http.get(next_url)
+            assert tie.stamp is not None  # a full window has rows
+            last = _parse(tie.stamp)
+            if last <= cursor:
+                raise FatalError(
+                    f"more than {self.page_cap * self.per_page} tickets share updated_at "
+                    f"{tie.stamp}: the list cannot be sliced below one second (Freshdesk's "
+                    f"{self.page_cap}-page cap); nothing was skipped, the pass stops here",
+                    helpdesk="freshdesk",
+                )
+            log.info(
+                "page cap reached, new window from %s",
+                tie.stamp,
+                extra={"event": "freshdesk.window", "connector": self.name, "since": tie.stamp},
+            )
+            cursor = last
+
+    def _finish_tie(self, tie: _Tie, cursor: datetime) -> Iterator[TicketRef]:
+        """Re-read the pages of a second whose rows showed fewer distinct ids than rows."""
+        if tie.stamp is None or len(tie.ids) >= tie.count or len(tie.pages) < 2:
+            return
+        for round_no in range(1, self.tie_rounds + 1):
+            log.info(
+                "tickets sharing %s: %d of %d seen, re-reading pages (round %d)",
+                tie.stamp,
+                len(tie.ids),
+                tie.count,
+                round_no,
+                extra={"event": "freshdesk.tie_reread", "connector": self.name},
+            )
+            for page in sorted(tie.pages):
+                rows = self.http.get(
+                    "/api/v2/tickets", params=self._list_params(cursor, page)
+                ).json()
+                for row in rows:
+                    if str(row["updated_at"]) == tie.stamp and str(row["id"]) not in tie.ids:
+                        tie.ids.add(str(row["id"]))
+                        yield self._ref(row)
+                if len(tie.ids) >= tie.count:
+                    return
+        raise FatalError(
+            f"{tie.count} tickets share updated_at {tie.stamp} but only {len(tie.ids)} distinct "
+            f"ones were seen after {self.tie_rounds} re-reads (their order keeps changing)",
+            helpdesk="freshdesk",
+        )
+
+    # ------------------------------------------------------------------ loading
+
+    def _conversations(self, ticket_id: str) -> list[dict[str, Any]]:
+        """All conversations of a ticket, oldest first (every page)."""
+        out: list[dict[str, Any]] = []
+        response = self.http.get(
+            f"/api/v2/tickets/{ticket_id}/conversations",
+            params={"per_page": 100},
+            ticket_id=ticket_id,
+        )
+        while True:
+            out.extend(response.json())
+            next_url = response.links.get("next", {}).get("url")
+            if not next_url:
+                return out
+            response = self.http.get(next_url, ticket_id=ticket_id)
+
+    def _ticket(self, ticket_id: str, *, conversations: bool = False) -> dict[str, Any]:
+        params = {"include": "conversations"} if conversations else None
+        data: dict[str, Any] = self.http.get(
+            f"/api/v2/tickets/{ticket_id}", params=params, ticket_id=ticket_id
+        ).json()
+        return data
+
+    def load(self, ref: TicketRef) -> Loaded:
+        """The normalized ticket with every conversation; one read call for most tickets."""
+        if self.ticket_attachments:
+            row = self._ticket(ref.id, conversations=True)
+            conversations = row.pop("conversations", None) or []
+            if len(conversations) >= EMBEDDED_CONVERSATIONS:
+                conversations = self._conversations(ref.id)
+        else:
+            row = self._rows.pop((ref.id, ref.version), None) or self._ticket(ref.id)
+            conversations = self._conversations(ref.id)
+        self._tickets[ref.id] = row
+        while len(self._tickets) > ROW_CACHE:
+            self._tickets.popitem(last=False)
+        return Loaded(ref=ref, ticket=self._normalize(row, conversations), context=Context())
+
+    def _normalize(
+        self, row: Mapping[str, Any], conversations: Sequence[Mapping[str, Any]]
+    ) -> Ticket:
+        custom = dict(row.get("custom_fields") or {})
+        fields: dict[str, Any] = {
+            **custom,
+            "type": row.get("type"),
+            "priority": PRIORITY_LABELS.get(row.get("priority") or 0),
+            "tags": list(row.get("tags") or []),
+        }
+        attachments = [
+            Attachment(name=a["name"], content_type=a.get("content_type"))
+            for a in row.get("attachments") or []
+        ]
+        comments = []
+        for item in conversations:
+            user_id = item.get("user_id")
+            author = self._agents.peek(user_id) or (str(user_id) if user_id else None)
+            comments.append(
+                Comment(
+                    id=str(item["id"]),
+                    body=item.get("body") or item.get("body_text") or "",
+                    internal=bool(item.get("private")),
+                    created_at=_parse(item["created_at"]),
+                    author=author,
+                )
+            )
+            attachments.extend(
+                Attachment(name=a["name"], content_type=a.get("content_type"))
+                for a in item.get("attachments") or []
+            )
+        status_id = row.get("status")
+        return Ticket(
+            id=str(row["id"]),
+            source="freshdesk",
+            created_at=_parse(row["created_at"]),
+            updated_at=_parse(row["updated_at"]),
+            number=str(row["id"]),
+            request_type=self._request_type(row, custom),
+            subject=row.get("subject") or "",
+            status=self._statuses.name(status_id) or (f"status {status_id}" if status_id else None),
+            owner=self._agents.name(row.get("responder_id")),
+            queue=self._groups.name(row.get("group_id")),
+            fields=fields,
+            comments=tuple(comments),
+            attachments=tuple(attachments),
+        )
+
+    def _request_type(self, row: Mapping[str, Any], custom: Mapping[str, Any]) -> str | None:
+        def value(name: str | None) -> str | None:
+            if not name:
+                return None
+            raw = row.get(name) if name == "type" else custom.get(name)
+            return str(raw).strip() or None if raw is not None else None
+
+        main, sub = value(self.request_type_field), value(self.subcategory_field)
+        if main and sub:
+            return f"{main} > {sub}"
+        return main or sub
+
+    # ------------------------------------------------------------------ names
+
+    def _pages(self, path: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        response = self.http.get(path, params={"per_page": 100})
+        while True:
+            out.extend(response.json())
+            next_url = response.links.get("next", {}).get("url")
+            if not next_url:
+                return out
+            response = self.http.get(next_url)
+
+    def _load_statuses(self) -> list[tuple[int, list[str]]]:
+        fields = self.http.get("/api/v2/ticket_fields", params={"type": "default_status"}).json()
+        for item in fields:
+            if item.get("name") == "status" and isinstance(item.get("choices"), dict):
+                return [(int(k), [str(v[0])] if v else [k]) for k, v in item["choices"].items()]
+        return []
+
+    def _load_groups(self) -> list[tuple[int, list[str]]]:
+        return [(int(g["id"]), [str(g["name"])]) for g in self._pages("/api/v2/groups")]
+
+    def _load_agents(self) -> list[tuple[int, list[str]]]:
+        out = []
+        for agent in self._pages("/api/v2/agents"):
+            contact = agent.get("contact") or {}
+            labels = [str(contact.get("name") or contact.get("email") or agent["id"])]
+            if contact.get("email"):
+                labels.append(str(contact["email"]))
+            out.append((int(agent["id"]), labels))
+        return out
+
+    def status_id(self, name: str) -> int:
+        """Status name -> id: the agent label (custom statuses too), else the defaults."""
+        found = self._statuses.id(name, DEFAULT_STATUS_NAMES)
+        if found is None:
+            raise FatalError(
+                f"unknown status '{name}'; known: {self._statuses.known()}", helpdesk="freshdesk"
+            )
+        return found
+
+    def group_id(self, name: str) -> int:
+        """Group name -> ``group_id``."""
+        found = self._groups.id(name)
+        if found is None:
+            raise FatalError(
+                f"unknown group '{name}'; known: {self._groups.known()}", helpdesk="freshdesk"
+            )
+        return found
+
+    def agent_id(self, name: str) -> int:
+        """Agent name or e-mail -> ``responder_id``."""
+        found = self._agents.id(name)
+        if found is None:
+            raise FatalError(
+                f"unknown agent '{name}'; known: {self._agents.known()}", helpdesk="freshdesk"
+            )
+        return found
+
+    @staticmethod
+    def priority_id(name: str) -> int:
+        """Priority name (English or Portuguese) or number -> 1..4."""
+        key = fold(name)
+        if key in PRIORITY_NAMES:
+            return PRIORITY_NAMES[key]
+        if key in {"1", "2", "3", "4"}:
+            return int(key)
+        known = "Low, Medium, High, Urgent, Baixa, Média, Alta, Urgente"
+        raise FatalError(f"unknown priority '{name}'; known: {known}", helpdesk="freshdesk")
+
+    # ------------------------------------------------------------------ writes
+
+    def _footer(self, key: str) -> str:
+        return "<p>" + html.escape(self.marker_footer.format(marker=marker(key))) + "</p>"
+
+    def _field_changes(self, action: Action, tags: Sequence[str]) -> dict[str, Any]:
+        """The PUT body part one field action asks for (names resolved to ids)."""
+        if isinstance(action, Route):
+            # Freshdesk has groups and agents; a queue name is taken as a group, a team has
+            # no equivalent and is ignored when a group or owner comes with it.
+            group = action.group or action.queue
+            if not group and not action.owner:
+                raise FatalError(
+                    f"cannot route to team '{action.team}': Freshdesk routes to a group or agent",
+                    helpdesk="freshdesk",
+                )
+            body: dict[str, Any] = {}
+            if group:
+                body["group_id"] = self.group_id(group)
+            if action.owner:
+                body["responder_id"] = self.agent_id(action.owner)
+            return body
+        if isinstance(action, SetStatus):
+            return {"status": self.status_id(action.status)}
+        if isinstance(action, Resolve):
+            return {"status": self.status_id(action.status) if action.status else STATUS_RESOLVED}
+        if isinstance(action, SetPriority):
+            return {"priority": self.priority_id(action.priority)}
+        if isinstance(action, MarkCritical):
+            merged = list(tags) + ([CRITICAL_TAG] if CRITICAL_TAG not in tags else [])
+            return {"priority": PRIORITY_URGENT, "tags": merged}
+        return {}
+
+    def _check_names(self, action: CreateChildTicket | CreateTicket) -> None:
+        """Resolve the names of a ticket to create (cached), so a bad one fails early."""
+        if action.group:
+            self.group_id(action.group)
+        if action.owner:
+            self.agent_id(action.owner)
+        if isinstance(action, CreateTicket) and action.status:
+            self.status_id(action.status)
+
+    def _task_due(self, action: CreateTask) -> str:
+        return action.due.astimezone(SAO_PAULO).strftime("%Y-%m-%d")
+
+    def _task_html(self, action: CreateTask, key: str) -> str:
+        due = action.due.astimezone(SAO_PAULO).strftime("%d/%m/%Y %H:%M")
+        lines = [f"Tarefa de acompanhamento: {action.subject} — prazo {due} (America/Sao_Paulo)"]
+        if action.owner:
+            lines.append(f"Responsável: {action.owner}")
+        if action.description:
+            lines.append(action.description)
+        return text_to_html("\n".join(lines)) + self._footer(key)
+
+    def _plan_update(
+        self, loaded: Loaded, effects: Sequence[Effect]
+    ) -> tuple[dict[str, Any], set[str]]:
+        """The one PUT body for every field effect (and task due field), and their keys.
+
+        Every name the effects carry is resolved here, before anything is written.
+        """
+        body: dict[str, Any] = {}
+        keys: set[str] = set()
+        tags = list(loaded.ticket.fields.get("tags") or [])
+        dues: list[str] = []
+        for effect in effects:
+            action = effect.action
+            if isinstance(action, FIELD_ACTIONS):
+                part = self._field_changes(action, tags)
+                tags = part.get("tags", tags)
+                body.update(part)
+                keys.add(effect.key)
+            elif isinstance(action, CreateTask) and self.task_due_field:
+                dues.append(self._task_due(action))
+            elif isinstance(action, CreateChildTicket | CreateTicket):
+                self._check_names(action)
+            elif isinstance(action, Merge) and not action.into.isdigit():
+                raise FatalError(
+                    f"cannot merge into '{action.into}': not a Freshdesk ticket id",
+                    helpdesk="freshdesk",
+                    ticket_id=loaded.ticket.id,
+                )
+        if dues:
+            # Several tasks share one field: it shows the earliest (most urgent) due date.
+            body["custom_fields"] = {self.task_due_field: min(dues)}
+        return body, keys
+
+    def apply(self, loaded: Loaded, effects: Sequence[Effect]) -> list[Receipt]:
+        """Apply one decision's effects in order; field effects share ONE PUT.
+
+        Names are resolved before the first write, so an unknown group fails with nothing
+        written. The PUT is sent at the position of the first effect it carries.
+        """
+        ticket_id = loaded.ticket.id
+        update, update_keys = self._plan_update(loaded, effects)
+        order = {e.key: i for i, e in enumerate(effects)}
+        done: list[Receipt] = []
+        put_sent = False
+        try:
+            for effect in effects:
+                action = effect.action
+                joins_put = effect.key in update_keys or (
+                    isinstance(action, CreateTask) and "custom_fields" in update
+                )
+                if joins_put and not put_sent:
+                    if update:
+                        self.http.request(
+                            "PUT",
+                            f"/api/v2/tickets/{ticket_id}",
+                            json=update,
+                            ticket_id=ticket_id,
+                            retry_writes=True,  # absolute values: sending twice changes nothing
+                        )
+                    put_sent = True
+                    done.extend(Receipt(k, remote_id=ticket_id) for k in update_keys)
+                if effect.key in update_keys:
+                    continue
+                remote = self._write(loaded, effect)
+                done.append(Receipt(effect.key, remote_id=remote))
+        except ConnectorError as exc:
+            exc.receipts = sorted(done, key=lambda r: order[r.key])  # type: ignore[attr-defined]
+            raise
+        return sorted(done, key=lambda r: order[r.key])
+
+    def _write(self, loaded: Loaded, effect: Effect) -> str | None:
+        """One non-field effect; returns the id of what was created."""
+        ticket_id = loaded.ticket.id
+        action = effect.action
+        if isinstance(action, AddNote):
+            return self._add_note(ticket_id, text_to_html(action.text) + self._footer(effect.key))
+        if isinstance(action, CreateTask):
+            return self._add_note(ticket_id, self._task_html(action, effect.key))
+        if isinstance(action, CreateChildTicket | CreateTicket):
+            return self._create_ticket(loaded, effect)
+        if isinstance(action, Merge):
+            body: dict[str, Any] = {
+                "primary_id": int(action.into),
+                "ticket_ids": [int(action.into), int(ticket_id)],
+            }
+            if action.note:
+                body["note_in_primary"] = {
+                    "body": text_to_html(action.note) + self._footer(effect.key),
+                    "private": True,
+                }
+            self.http.request("PUT", "/api/v2/tickets/merge", json=body, ticket_id=ticket_id)
+            return action.into
+        raise FatalError(
+            f"action '{action.kind}' is not supported", helpdesk="freshdesk", ticket_id=ticket_id
+        )
+
+    def _add_note(self, ticket_id: str, body_html: str) -> str:
+        note = self.http.request(
+            "POST",
+            f"/api/v2/tickets/{ticket_id}/notes",
+            json={"body": body_html, "private": True},
+            ticket_id=ticket_id,
+        ).json()
+        return str(note["id"])
+
+    def _requester_id(self, ticket_id: str) -> int:
+        row = self._tickets.get(ticket_id) or self._ticket(ticket_id)
+        self._tickets[ticket_id] = row
+        return int(row["requester_id"])
+
+    def _new_ticket_body(self, loaded: Loaded, effect: Effect) -> dict[str, Any]:
+        action = effect.action
+        assert isinstance(action, CreateChildTicket | CreateTicket)
+        text = action.description
+        if action.due is not None:
+            due = action.due.astimezone(SAO_PAULO).strftime("%d/%m/%Y %H:%M")
+            text += f"\n\nPrazo: {due} (America/Sao_Paulo)"
+        status = STATUS_OPEN
+        if isinstance(action, CreateTicket) and action.status:
+            status = self.status_id(action.status)
+        body: dict[str, Any] = {
+            "subject": action.subject,
+            "description": text_to_html(text) + self._footer(effect.key),
+            "status": status,  # the server demands status and priority despite documented defaults
+            "priority": PRIORITY_LOW,
+        }
+        if action.group:
+            body["group_id"] = self.group_id(action.group)
+        if action.owner:
+            body["responder_id"] = self.agent_id(action.owner)
+        if action.requester_email:
+            body["email"] = action.requester_email
+        else:
+            body["requester_id"] = self._requester_id(loaded.ticket.id)
+        if isinstance(action, CreateChildTicket):
+            body["parent_id"] = int(loaded.ticket.id)
+        return body
+
+    def _create_ticket(self, loaded: Loaded, effect: Effect) -> str:
+        body = self._new_ticket_body(loaded, effect)
+        # 403 on create means the parent is unknown/inaccessible: that ticket fails, the
+        # credentials are fine (check() already proved them).
+        created = self.http.request(
+            "POST",
+            "/api/v2/tickets",
+            json=body,
+            ticket_id=loaded.ticket.id,
+            classify=lambda status, codes: FatalError if status == 403 else None,
+        ).json()
+        new_id = str(created["id"])
+        action = effect.action
+        if isinstance(action, CreateTicket) and action.internal_note:
+            self._add_note(new_id, text_to_html(action.internal_note) + self._footer(effect.key))
+        return new_id
+
+    # ------------------------------------------------------------------ reconciliation
+
+    def find_applied(self, loaded: Loaded, effect: Effect) -> Receipt | None:
+        """Find an effect written before a crash: its marker, or the ticket's current state."""
+        action = effect.action
+        ticket_id = loaded.ticket.id
+        tag = marker(effect.key)
+        if isinstance(action, AddNote | CreateTask):
+            for comment in loaded.ticket.comments:
+                if tag in comment.body:
+                    return Receipt(effect.key, remote_id=comment.id, reconciled=True)
+            for item in self._conversations(ticket_id):  # fresher than what load saw
+                if tag in (item.get("body") or "") or tag in (item.get("body_text") or ""):
+                    return Receipt(effect.key, remote_id=str(item["id"]), reconciled=True)
+            return None
+        if isinstance(action, CreateChildTicket):
+            related = self.http.get(
+                f"/api/v2/tickets/{ticket_id}/associated_tickets", ticket_id=ticket_id
+            ).json()
+            for item in related:
+                text = item.get("description")
+                if text is None:
+                    text = self._ticket(str(item["id"])).get("description")
+                if tag in (text or ""):
+                    return Receipt(effect.key, remote_id=str(item["id"]), reconciled=True)
+            return None
+        if isinstance(action, CreateTicket):
+            return self._find_created(loaded, effect)
+        current = self._ticket(ticket_id)
+        if isinstance(action, Merge):
+            closed = current.get("status") == STATUS_CLOSED
+            return Receipt(effect.key, remote_id=action.into, reconciled=True) if closed else None
+        if isinstance(action, FIELD_ACTIONS):
+            wanted = self._field_changes(action, list(current.get("tags") or []))
+            if all(self._holds(current, name, value) for name, value in wanted.items()):
+                return Receipt(effect.key, remote_id=ticket_id, reconciled=True)
+        return None
+
+    @staticmethod
+    def _holds(current: Mapping[str, Any], name: str, value: Any) -> bool:
+        if name == "tags":
+            return set(value) <= set(current.get("tags") or [])
+        return bool(current.get(name) == value)
+
+    def _find_created(self, loaded: Loaded, effect: Effect) -> Receipt | None:
+        """A ticket created from this one: the requester's recent tickets, by marker."""
+        action = effect.action
+        assert isinstance(action, CreateTicket)
+        params: dict[str, Any] = {
+            "updated_since": _utc(loaded.ticket.created_at - timedelta(minutes=1)),
+            "order_by": "created_at",
+            "order_type": "desc",
+            "per_page": 100,
+            "include": "description",
+        }
+        if action.requester_email:
+            params["email"] = action.requester_email
+        else:
+            params["requester_id"] = self._requester_id(loaded.ticket.id)
+        tag = marker(effect.key)
+        for item in self.http.get(
+            "/api/v2/tickets", params=params, ticket_id=loaded.ticket.id
+        ).json():
+            if tag in (item.get("description") or "") or tag in (
+                item.get("description_text") or ""
+            ):
+                return Receipt(effect.key, remote_id=str(item["id"]), reconciled=True)
+        return None
+
+
+__all__ = ["CRITICAL_TAG", "FreshdeskConnector", "text_to_html"]

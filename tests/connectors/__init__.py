@@ -1,0 +1,1 @@
+"""Connector tests: HTTP mocked with responses and the Freshdesk sandbox."""
