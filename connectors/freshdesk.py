@@ -295,50 +295,65 @@ class FreshdeskConnector:
     def changed_since(self, since: datetime, until: datetime | None = None) -> Iterator[TicketRef]:
         """Tickets with ``updated_at >= since`` (and ``< until``), ascending; none skipped.
 
-        See the module docstring for windows (page cap) and ties (unstable order).
+        Each window (at most ``page_cap`` pages) is read completely before its tickets are
+        handed out: the engine's own writes bump ``updated_at`` and would otherwise move
+        tickets of the window being paged, shifting offsets and skipping rows (reference
+        quirk 3). A window holds at most 30,000 small refs. See the module docstring for
+        windows (page cap) and ties (unstable order).
         """
         cursor = since.astimezone(UTC).replace(microsecond=0)
-        tie = _Tie()
         while True:
-            tie.new_window()
-            page = 1
-            response = self.http.get("/api/v2/tickets", params=self._list_params(cursor, page))
-            while True:
-                for row in response.json():
-                    stamp = str(row["updated_at"])
-                    if stamp != tie.stamp:
-                        yield from self._finish_tie(tie, cursor)
-                        if until is not None and _parse(stamp) >= until:
-                            return
-                        tie.start(stamp)
-                    tie.count += 1
-                    tie.pages.add(page)
-                    if str(row["id"]) not in tie.ids:
-                        tie.ids.add(str(row["id"]))
-                        yield self._ref(row)
-                next_url = response.links.get("next", {}).get("url")
-                if next_url is None:
-                    yield from self._finish_tie(tie, cursor)
-                    return
-                if page + 1 > self.page_cap:
-                    break
-                page += 1
-                response = self.http.get(next_url)
-            assert tie.stamp is not None  # a full window has rows
-            last = _parse(tie.stamp)
-            if last <= cursor:
-                raise FatalError(
-                    f"more than {self.page_cap * self.per_page} tickets share updated_at "
-                    f"{tie.stamp}: the list cannot be sliced below one second (Freshdesk's "
-                    f"{self.page_cap}-page cap); nothing was skipped, the pass stops here",
-                    helpdesk="freshdesk",
-                )
-            log.info(
-                "page cap reached, new window from %s",
-                tie.stamp,
-                extra={"event": "freshdesk.window", "connector": self.name, "since": tie.stamp},
+            batch, next_cursor = self._window(cursor, until)
+            yield from batch
+            if next_cursor is None:
+                return
+            cursor = next_cursor
+
+    def _window(
+        self, cursor: datetime, until: datetime | None
+    ) -> tuple[list[TicketRef], datetime | None]:
+        """All refs of one listing window, and where the next window starts (None: done)."""
+        tie = _Tie()
+        tie.new_window()
+        batch: list[TicketRef] = []
+        page = 1
+        response = self.http.get("/api/v2/tickets", params=self._list_params(cursor, page))
+        while True:
+            for row in response.json():
+                stamp = str(row["updated_at"])
+                if stamp != tie.stamp:
+                    batch.extend(self._finish_tie(tie, cursor))
+                    if until is not None and _parse(stamp) >= until:
+                        return batch, None
+                    tie.start(stamp)
+                tie.count += 1
+                tie.pages.add(page)
+                if str(row["id"]) not in tie.ids:
+                    tie.ids.add(str(row["id"]))
+                    batch.append(self._ref(row))
+            next_url = response.links.get("next", {}).get("url")
+            if next_url is None:
+                batch.extend(self._finish_tie(tie, cursor))
+                return batch, None
+            if page + 1 > self.page_cap:
+                break
+            page += 1
+            response = self.http.get(next_url)
+        assert tie.stamp is not None  # a full window has rows
+        last = _parse(tie.stamp)
+        if last <= cursor:
+            raise FatalError(
+                f"more than {self.page_cap * self.per_page} tickets share updated_at "
+                f"{tie.stamp}: the list cannot be sliced below one second (Freshdesk's "
+                f"{self.page_cap}-page cap); nothing was skipped, the pass stops here",
+                helpdesk="freshdesk",
             )
-            cursor = last
+        log.info(
+            "page cap reached, new window from %s",
+            tie.stamp,
+            extra={"event": "freshdesk.window", "connector": self.name, "since": tie.stamp},
+        )
+        return batch, last
 
     def _finish_tie(self, tie: _Tie, cursor: datetime) -> Iterator[TicketRef]:
         """Re-read the pages of a second whose rows showed fewer distinct ids than rows."""

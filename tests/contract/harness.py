@@ -1,0 +1,280 @@
+"""Helpdesk harnesses for the shared engine contract tests.
+
+A harness wraps one connector and a stateful sandbox of its helpdesk: it seeds tickets
+written as agents write them, injects faults and crashes, and reports what helpdesk-sync
+wrote, read from the sandbox's own state (not from the engine's journal). Each new
+helpdesk adds one harness; every test in ``test_engine_contract.py`` then runs against it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import responses
+
+from connectors._http import HttpClient, RetryPolicy
+from connectors.base import Connector
+from connectors.freshdesk import FreshdeskConnector
+from connectors.freshdesk_sandbox import (
+    DEFAULT_API_KEY,
+    DEFAULT_BASE_URL,
+    Faults,
+    FreshdeskSandbox,
+    Write,
+)
+from sync.effects import MARKER_PREFIX
+
+MARKER = re.compile(re.escape(MARKER_PREFIX) + r"([0-9a-f]{32})")
+START = datetime(2026, 11, 19, 13, 0, tzinfo=UTC)  # Thursday 10:00 in São Paulo
+
+
+class Crash(BaseException):
+    """Simulates the process dying: not an ``Exception``, so nothing in the engine catches it."""
+
+
+@dataclass
+class FakeClock:
+    """One clock for the sandbox and the engine; advances only when told."""
+
+    now: datetime = START
+    tick: timedelta = timedelta(0)
+    """Added after every reading: a clock that moves while a pass runs."""
+
+    def __call__(self) -> datetime:
+        current = self.now
+        self.now += self.tick
+        return current
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+class Harness(Protocol):
+    """What a contract test needs from a helpdesk under test."""
+
+    kind: str
+    mapping: str
+    clock: FakeClock
+    sleeps: list[float]
+
+    def connector(self) -> Connector: ...
+
+    def complete_ticket(self, variant: int = 0, *, at: datetime | None = None) -> str: ...
+
+    def incomplete_ticket(self, *, at: datetime | None = None) -> str: ...
+
+    def complete_the_comment(self, ticket_id: str) -> None: ...
+
+    def markers(self) -> Counter[str]: ...
+
+    def field_updates(self, ticket_id: str) -> list[Any]: ...
+
+    def notes_on(self, ticket_id: str) -> list[str]: ...
+
+    def children_of(self, ticket_id: str) -> list[str]: ...
+
+    def crash_after(self, method: str, path: str, times: int = 1) -> None: ...
+
+    def fail(self, *, kind: str, count: int, path: str | None = None) -> None: ...
+
+    def set_stamp(self, ticket_id: str, stamp: datetime) -> None: ...
+
+
+# ------------------------------------------------------------------------- Freshdesk
+
+SAC_GROUPS = (
+    "SAC",
+    "Distribuidores",
+    "Financeiro",
+    "NRP",
+    "KA",
+    "Trademaster",
+    "Cashback",
+    "Yalo",
+    "Compra Agora",
+)
+
+# Complete SAC comments of three escalation kinds (seed 003): a KA route, a distributor
+# child ticket, and a finance route.
+COMPLETE = (
+    (
+        "Problemas no Site",
+        None,
+        "<div>Descrição do problema: erro ao finalizar pedido no carrinho<br>"
+        "CNPJ: 11.222.333/0001-81</div>",
+        (("print.png", "image/png"),),
+    ),
+    (
+        "Cadastro",
+        "Status do cadastro com o distribuidor",
+        "• CNPJ do cliente: 45.723.174/0001-10\n• Status do cadastro: sem resposta\n"
+        "• Distribuidor: Atacadão Nordeste",
+        (),
+    ),
+    (
+        "Ruptura do pedido",
+        None,
+        "Número do pedido: 100045872\nForma de pagamento - boleto antecipado\n"
+        "Opção de estorno: reembolso\nBanco: Itaú\nAgência: 0912\nConta corrente: 45521-3\n"
+        "Valor do reembolso: R$ 312,40",
+        (),
+    ),
+)
+INCOMPLETE = ("Cashback", "Contestação", "Motivo da contestação: cupom não apareceu")
+FIX = "CNPJ do cliente: 11.222.333/0001-81"
+
+
+@dataclass
+class FreshdeskHarness:
+    """Freshdesk connector against ``FreshdeskSandbox`` through ``responses``."""
+
+    rsps: responses.RequestsMock
+    clock: FakeClock = field(default_factory=FakeClock)
+    sleeps: list[float] = field(default_factory=list)
+    kind: str = "freshdesk"
+    mapping: str = "sac"
+    page_cap: int = 300
+    per_page: int = 100
+
+    def __post_init__(self) -> None:
+        self.sandbox = FreshdeskSandbox(
+            clock=self.clock, page_cap=self.page_cap, per_page_max=100, shuffle_ties=True, seed=3
+        )
+        self.sandbox.install(self.rsps, DEFAULT_BASE_URL)
+        for name in SAC_GROUPS:
+            self.sandbox.add_group(name)
+        self.agent = self.sandbox.add_agent("Ana Souza", "ana.souza@example.com")
+        self.sandbox.add_custom_field("cf_categoria", "Categoria")
+        self.sandbox.add_custom_field("cf_subcategoria", "Subcategoria")
+
+    def connector(self) -> Connector:
+        http = HttpClient(
+            "freshdesk",
+            DEFAULT_BASE_URL,
+            policy=RetryPolicy(attempts=4, backoff_base=0.5),
+            sleep=self.sleeps.append,
+            jitter=lambda delay: delay,
+            now=self.clock,
+        )
+        return FreshdeskConnector(
+            "fd",
+            DEFAULT_BASE_URL,
+            DEFAULT_API_KEY,
+            request_type_field="cf_categoria",
+            subcategory_field="cf_subcategoria",
+            http=http,
+            per_page=self.per_page,
+            page_cap=self.page_cap,
+        )
+
+    def _ticket(
+        self,
+        category: str,
+        sub: str | None,
+        note: str,
+        attachments: tuple[tuple[str, str], ...],
+        at: datetime | None,
+    ) -> str:
+        at = at or self.clock()
+        sac = next(g for g, v in self.sandbox.groups.items() if v["name"] == "SAC")
+        ticket_id = self.sandbox.add_ticket(
+            f"{category} {sub or ''}".strip(),
+            group_id=sac,
+            responder_id=self.agent,
+            custom_fields={"cf_categoria": category, "cf_subcategoria": sub},
+            created_at=at - timedelta(minutes=5),
+            updated_at=at,
+        )
+        self.sandbox.add_note(
+            ticket_id, note, user_id=self.agent, created_at=at, attachments=attachments
+        )
+        return str(ticket_id)
+
+    def complete_ticket(self, variant: int = 0, *, at: datetime | None = None) -> str:
+        category, sub, note, attachments = COMPLETE[variant % len(COMPLETE)]
+        return self._ticket(category, sub, note, attachments, at)
+
+    def incomplete_ticket(self, *, at: datetime | None = None) -> str:
+        return self._ticket(*INCOMPLETE, (), at)
+
+    def complete_the_comment(self, ticket_id: str) -> None:
+        self.sandbox.add_note(int(ticket_id), FIX, user_id=self.agent, created_at=self.clock())
+
+    def markers(self) -> Counter[str]:
+        """How often each effect key is present in the helpdesk (notes, tasks, tickets)."""
+        found: Counter[str] = Counter()
+        with self.sandbox._lock:
+            for notes in self.sandbox.conversations.values():
+                for note in notes:
+                    found.update(MARKER.findall(note["body"]))
+            for ticket in self.sandbox.tickets.values():
+                found.update(MARKER.findall(ticket.description or ""))
+        return found
+
+    def _writes(self) -> list[Write]:
+        with self.sandbox._lock:
+            return list(self.sandbox.writes)
+
+    def field_updates(self, ticket_id: str) -> list[Any]:
+        return [
+            w.body
+            for w in self._writes()
+            if w.method == "PUT" and w.path.endswith(f"/tickets/{ticket_id}")
+        ]
+
+    def notes_on(self, ticket_id: str) -> list[str]:
+        return [
+            w.body.get("body", "")
+            for w in self._writes()
+            if w.method == "POST" and w.path.endswith(f"/tickets/{ticket_id}/notes")
+        ]
+
+    def children_of(self, ticket_id: str) -> list[str]:
+        return [
+            str(w.ticket_id)
+            for w in self._writes()
+            if w.method == "POST"
+            and w.path.endswith("/tickets")
+            and w.body.get("parent_id") == int(ticket_id)
+        ]
+
+    def crash_after(self, method: str, path: str, times: int = 1) -> None:
+        left = [times]
+
+        def crash(write: Write) -> None:
+            if left[0] > 0:
+                left[0] -= 1
+                raise Crash(f"crash after {write.method} {write.path}")
+
+        self.sandbox.inject(Faults(method=method, path=path, after_write=crash))
+
+    def fail(self, *, kind: str, count: int, path: str | None = None) -> None:
+        faults = {
+            "429": Faults(rate_limited=count, retry_after=7),
+            "5xx": Faults(server_errors=count),
+            "timeout": Faults(timeouts=count),
+            "drop": Faults(dropped=count),
+        }[kind]
+        faults.path = path
+        self.sandbox.inject(faults)
+
+    def set_stamp(self, ticket_id: str, stamp: datetime) -> None:
+        self.sandbox.touch(int(ticket_id), stamp)
+
+
+HARNESSES: dict[str, Callable[[responses.RequestsMock], Harness]] = {
+    "freshdesk": lambda rsps: FreshdeskHarness(rsps),
+}
+
+
+@contextmanager
+def mocked() -> Iterator[responses.RequestsMock]:
+    """A ``responses`` mock that lets the sandbox answer every route."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
