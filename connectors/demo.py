@@ -52,16 +52,16 @@ def seed(sandbox: FreshdeskSandbox, now: datetime) -> dict[int, Any]:
     return seeded
 
 
-def _written(writes: list[Write], ticket_id: int, groups: dict[int, Any]) -> list[str]:
+def _written(writes: list[Write], ticket_id: int, sandbox: FreshdeskSandbox) -> list[str]:
     out = []
     for write in writes:
         body = write.body if isinstance(write.body, dict) else {}
         if write.method == "PUT" and write.path.endswith(f"/tickets/{ticket_id}"):
             parts = []
             if "group_id" in body:
-                parts.append(f"group={groups[body['group_id']]['name']}")
+                parts.append(f"group={sandbox.groups[body['group_id']]['name']}")
             if "status" in body:
-                parts.append(f"status={body['status']}")
+                parts.append(f"status={sandbox.statuses[body['status']][0]}")
             out.append("update " + " ".join(parts))
         elif write.method == "POST" and write.path.endswith(f"/tickets/{ticket_id}/notes"):
             text = body.get("body", "")
@@ -113,7 +113,7 @@ def _rows(result: PassResult, sandbox: FreshdeskSandbox, seeded: dict[int, Any])
             "ticket": ticket_id,
             "category": category,
             "outcome": report.outcome if report else "not seen",
-            "written": _written(sandbox.writes, ticket_id, sandbox.groups),
+            "written": _written(sandbox.writes, ticket_id, sandbox),
             "sop_expects": demo.expected,
         })
     return rows

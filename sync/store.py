@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -590,16 +591,29 @@ class Store:
             ) from None
 
     def _migrate(self) -> None:
-        with self.transaction() as tx:
-            conn = tx.conn
-            if self.engine.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(724311)"))
-            schema_version.create(conn, checkfirst=True)
-            current = conn.execute(select(func.max(schema_version.c.version))).scalar() or 0
-            for number, step in enumerate(MIGRATIONS, start=1):
-                if number > current:
-                    step(conn)
-                    conn.execute(insert(schema_version).values(version=number))
+        """Create or upgrade the schema; safe when several processes open the store at once.
+
+        PostgreSQL serialises migrations with an advisory lock; on SQLite two first opens can
+        still race on CREATE TABLE, so a failed attempt is retried (every step is
+        idempotent: tables are created only when missing).
+        """
+        for attempt in range(5):
+            try:
+                with self.transaction() as tx:
+                    conn = tx.conn
+                    if self.engine.dialect.name == "postgresql":
+                        conn.execute(text("SELECT pg_advisory_xact_lock(724311)"))
+                    schema_version.create(conn, checkfirst=True)
+                    current = conn.execute(select(func.max(schema_version.c.version))).scalar()
+                    for number, step in enumerate(MIGRATIONS, start=1):
+                        if number > (current or 0):
+                            step(conn)
+                            conn.execute(insert(schema_version).values(version=number))
+                return
+            except StoreError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     def __getattr__(self, name: str) -> Any:
         operation = getattr(_Ops, name, None)
