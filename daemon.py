@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from types import FrameType
@@ -323,7 +324,7 @@ def _print_pass(result: Any, fmt: str) -> None:
         "cursor": result.cursor.isoformat() if result.cursor else None,
     }
     if fmt == "json":
-        summary["tickets"] = [vars(t) for t in result.tickets]
+        summary["tickets"] = [asdict(t) for t in result.tickets]
         print(json.dumps(summary, ensure_ascii=False, default=str))
         return
     print(
@@ -391,7 +392,7 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
         if args.format == "json":
             print(
                 json.dumps(
-                    [vars(r) if hasattr(r, "__dict__") else r._asdict() for r in rows],
+                    [asdict(r) for r in rows],
                     default=str,
                     ensure_ascii=False,
                 )

@@ -1,0 +1,237 @@
+"""The operational commands as ops run them, against the Freshdesk sandbox on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from connectors.demo import seed
+from connectors.freshdesk_sandbox import DEFAULT_API_KEY, Faults, FreshdeskSandbox, RunningServer
+from daemon import main
+from sync.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def sandbox() -> Iterator[tuple[FreshdeskSandbox, RunningServer]]:
+    box = FreshdeskSandbox()
+    seed(box, datetime.now(UTC))
+    with box.serve() as server:
+        yield box, server
+
+
+def write_config(tmp_path: Path, url: str, **extra: object) -> Path:
+    config = {
+        "state_url": f"sqlite:///{tmp_path / 'state.sqlite'}",
+        "log_format": "json",
+        "max_attempts": 2,
+        "connectors": [
+            {
+                "name": "sac",
+                "kind": "freshdesk",
+                "base_url": url,
+                "mapping": "sac",
+                "api_key_env": "TEST_FD_KEY",
+                "request_type_field": "cf_categoria",
+                "subcategory_field": "cf_subcategoria",
+                "interval_seconds": 5,
+                **extra,
+            }
+        ],
+    }
+    path = tmp_path / "helpdesk-sync.yaml"
+    path.write_text(json.dumps(config), encoding="utf-8")  # JSON is valid YAML
+    return path
+
+
+@pytest.fixture(autouse=True)
+def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_FD_KEY", DEFAULT_API_KEY)
+    monkeypatch.delenv("HELPDESK_SYNC_CONFIG", raising=False)
+
+
+def test_run_once_writes_back_and_logs_masked_json(
+    tmp_path: Path,
+    sandbox: tuple[FreshdeskSandbox, RunningServer],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    box, server = sandbox
+    config = write_config(tmp_path, server.url)
+
+    assert main(["run", "--once", "--config", str(config)]) == 0
+
+    out, err = capsys.readouterr()
+    assert out.startswith("sac: seen 9, decided 9, skipped 0, effects applied 23,")
+    events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    decided = [e for e in events if e.get("event") == "ticket.decided"]
+    applied = [e for e in events if e.get("event") == "effect.applied"]
+    assert len(decided) == 9
+    assert len(applied) == 23
+    assert all("effect_key" in e for e in applied)
+    assert "11.222.333/0001-81" not in err  # CNPJs from the comments never reach the logs
+    assert DEFAULT_API_KEY not in err
+    assert sum(1 for w in box.writes if w.method == "PUT") == 5
+
+    # a second run: only echoes of our own writes, nothing new
+    assert main(["run", "--once", "--config", str(config)]) == 0
+    assert "effects applied 0," in capsys.readouterr().out
+
+
+def test_run_dry_run_writes_nothing(
+    tmp_path: Path,
+    sandbox: tuple[FreshdeskSandbox, RunningServer],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    box, server = sandbox
+    config = write_config(tmp_path, server.url)
+    assert main(["run", "--once", "--dry-run", "--format", "json", "--config", str(config)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["decided"] == 9
+    assert box.writes == []
+    planned = {t["ticket_id"]: t["planned"] for t in summary["tickets"]}
+    assert planned["1"] == ["route", "set_status", "add_note", "create_task"]
+    with Store(f"sqlite:///{tmp_path / 'state.sqlite'}") as store:
+        assert store.get_cursor("sac") is None
+        assert store.all_effects() == []
+
+
+def test_backfill_is_resumable_and_prints_a_summary(
+    tmp_path: Path,
+    sandbox: tuple[FreshdeskSandbox, RunningServer],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    box, server = sandbox
+    config = write_config(tmp_path, server.url)
+    since = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    args = ["backfill", "--connector", "sac", "--since", since, "--config", str(config)]
+
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert "decided 9" in first
+    writes = len(box.writes)
+
+    assert main(args) == 0  # run again: resumes after its cursor, nothing new to write
+    second = capsys.readouterr().out
+    assert "effects applied 0" in second
+    assert len(box.writes) == writes
+
+
+def test_poison_ticket_goes_to_dead_letters_then_retry(
+    tmp_path: Path,
+    sandbox: tuple[FreshdeskSandbox, RunningServer],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    box, server = sandbox
+    config = write_config(tmp_path, server.url, timeout_seconds=2)
+    box.inject(Faults(server_errors=10**6, path=r"/tickets/3(/|$)"))
+
+    assert main(["run", "--once", "--config", str(config)]) == 1
+    assert main(["run", "--once", "--config", str(config)]) == 1  # 2nd failure: quarantined
+    capsys.readouterr()
+
+    assert main(["dead-letters", "list", "--config", str(config)]) == 0
+    listing = capsys.readouterr().out
+    assert "sac ticket 3 (version" in listing
+    assert "2 attempts" in listing
+
+    box.faults.clear()
+    assert main(["dead-letters", "retry", "--config", str(config)]) == 0
+    assert "released 1 ticket(s)" in capsys.readouterr().out
+    assert main(["run", "--once", "--config", str(config)]) == 0
+    assert main(["dead-letters", "list", "--config", str(config)]) == 0
+    assert "no dead letters" in capsys.readouterr().out
+
+
+def test_check_reports_each_connector(
+    tmp_path: Path,
+    sandbox: tuple[FreshdeskSandbox, RunningServer],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, server = sandbox
+    config = write_config(tmp_path, server.url)
+    assert main(["check", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "config: ok (1 connector(s))" in out
+    assert f"connector sac: freshdesk {server.url} mapping sac (35 types): ok" in out
+
+    monkeypatch.setenv("TEST_FD_KEY", "wrong-key")
+    assert main(["check", "--config", str(config)]) == 3
+    out = capsys.readouterr().out
+    assert "AUTH ERROR" in out
+    assert "wrong-key" not in out
+
+
+def test_invalid_config_names_the_key_and_exits_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = write_config(tmp_path, "https://acme.freshdesk.com", interval_secs=5)
+    assert main(["run", "--once", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "connectors[0].interval_secs: unknown key" in err
+
+
+def test_missing_secret_is_a_config_error(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TEST_FD_KEY")
+    config = write_config(tmp_path, "https://acme.freshdesk.com")
+    assert main(["run", "--once", "--config", str(config)]) == 2
+    assert "environment variable TEST_FD_KEY is not set" in capsys.readouterr().err
+
+
+def test_demo_runs_without_credentials_or_network() -> None:
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "daemon.py"), "demo"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_SYNC")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 30
+    assert "Problemas no Site" in result.stdout
+    assert "update group=KA status=Pending" in result.stdout
+    assert "second pass (echo of our own writes): 0 effects written" in result.stdout
+
+
+def test_run_stops_gracefully_on_sigterm(
+    tmp_path: Path,
+    sandbox: tuple[FreshdeskSandbox, RunningServer],
+) -> None:
+    box, server = sandbox
+    config = write_config(tmp_path, server.url)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "daemon.py"), "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "TEST_FD_KEY": DEFAULT_API_KEY},
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and sum(1 for w in box.writes if w.method == "PUT") < 5:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert '"event": "daemon.stopped"' in err
+    with Store(f"sqlite:///{tmp_path / 'state.sqlite'}") as store:
+        assert store.get_cursor("sac") is not None
+        assert {e.state for e in store.all_effects()} == {"confirmed"}
