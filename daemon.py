@@ -138,6 +138,7 @@ def _engine(settings: Any, mappings: dict[str, Any], store: Any, name: str, **kw
         overlap=timedelta(seconds=settings.overlap_seconds),
         initial_lookback=timedelta(hours=conf.initial_lookback_hours),
         max_attempts=settings.max_attempts,
+        scope=conf.scope,
         **kw,
     )
 

@@ -36,10 +36,12 @@ from connectors.base import (
     TicketRef,
 )
 
+from .config import ScopeSettings
 from .decide import Decision, decide
 from .effects import effect_key
 from .mapping_loader import CompiledMapping
 from .store import Store
+from .textnorm import fold
 
 log = logging.getLogger("helpdesk_sync.engine")
 
@@ -108,6 +110,7 @@ class Engine:
         max_attempts: int = 5,
         dry_run: bool = False,
         stop: threading.Event | None = None,
+        scope: ScopeSettings | None = None,
     ) -> None:
         self.connector = connector
         self.mapping = mapping
@@ -118,6 +121,9 @@ class Engine:
         self.max_attempts = max_attempts
         self.dry_run = dry_run
         self.stop = stop or threading.Event()
+        scope = scope or ScopeSettings()
+        self._groups = frozenset(fold(g) for g in scope.groups)
+        self._types = frozenset(fold(t) for t in scope.request_types)
 
     @property
     def name(self) -> str:
@@ -242,6 +248,11 @@ class Engine:
         loaded = self.connector.load(ref)
         now = self.clock()
         decision = decide(self.mapping, loaded.ticket, loaded.context, now)
+        if not self._in_scope(loaded, decision):
+            report = TicketReport(ref.id, ref.version, "out_of_scope", decision.request_type)
+            if not self.dry_run:
+                self.store.mark_processed(self.name, ref.id, ref.version, "out_of_scope")
+            return report
         effects = [Effect(effect_key(self.name, ref.id, a), a) for a in decision.actions]
         report = TicketReport(ref.id, ref.version, decision.outcome, decision.request_type)
         self._log_decision(ref, decision)
@@ -275,6 +286,12 @@ class Engine:
             tx.mark_processed(self.name, ref.id, ref.version, decision.outcome)
             tx.clear_failures(self.name, ref.id)
         return report
+
+    def _in_scope(self, loaded: Loaded, decision: Decision) -> bool:
+        """Configured scope: only tickets of these groups/queues and request types."""
+        if self._groups and fold(loaded.ticket.queue or "") not in self._groups:
+            return False
+        return not self._types or fold(decision.request_type or "") in self._types
 
     def _pending(self, loaded: Loaded, effects: list[Effect], report: TicketReport) -> list[Effect]:
         """Effects still to write: new ones, and ``sent`` ones the helpdesk does not show."""
