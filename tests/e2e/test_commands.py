@@ -235,3 +235,18 @@ def test_run_stops_gracefully_on_sigterm(
     with Store(f"sqlite:///{tmp_path / 'state.sqlite'}") as store:
         assert store.get_cursor("sac") is not None
         assert {e.state for e in store.all_effects()} == {"confirmed"}
+
+
+def test_scope_limits_the_tickets_acted_on(
+    tmp_path: Path,
+    sandbox: tuple[FreshdeskSandbox, RunningServer],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    box, server = sandbox
+    config = write_config(tmp_path, server.url, scope={"request_types": ["Problemas no Site"]})
+    assert main(["run", "--once", "--format", "json", "--config", str(config)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    outcomes = {t["ticket_id"]: t["outcome"] for t in summary["tickets"]}
+    assert outcomes["1"] == "complete"
+    assert outcomes["2"] == "out_of_scope"
+    assert {w.ticket_id for w in box.writes} == {1, 7}
