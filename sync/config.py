@@ -23,8 +23,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from .errors import ConfigError, Problem
-from .yaml_lines import LocatedDocumentError, dotted, line_of, load_yaml
+from .errors import ConfigError
+from .yaml_lines import LocatedDocumentError, load_yaml, validation_problems
 
 CONFIG_ENV = "HELPDESK_SYNC_CONFIG"
 """Environment variable naming the YAML config file when ``--config`` is not given."""
@@ -208,14 +208,12 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         problems = []
-        for error in exc.errors():
-            loc = tuple(p for p in error["loc"] if isinstance(p, str | int))
-            message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        for loc, problem in validation_problems(exc, filename, lines):
             if loc and loc[0] in data:
-                problems.append(str(Problem(filename, line_of(lines, loc), dotted(loc), message)))
+                problems.append(str(problem))
             else:
                 env = "HELPDESK_SYNC_" + "__".join(str(p).upper() for p in loc)
-                problems.append(f"{env} (environment): {message}")
+                problems.append(f"{env} (environment): {problem.message}")
         raise ConfigError("invalid configuration:\n" + "\n".join(problems)) from exc
     finally:
         _FILE_DATA.reset(token)

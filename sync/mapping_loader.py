@@ -29,7 +29,7 @@ from .mapping_schema import (
 from .templates import check_placeholders
 from .textnorm import fold
 from .validators import REGISTRY, option_errors, validate
-from .yaml_lines import LocatedDocumentError, dotted, line_of, load_yaml
+from .yaml_lines import LocatedDocumentError, dotted, line_of, load_yaml, validation_problems
 
 TYPE_KEY = "__request_type__"
 """Label-index key under which the mapping's ``type_labels`` are extracted."""
@@ -113,7 +113,8 @@ def load_mapping_file(path: Path) -> CompiledMapping:
     try:
         spec = MappingSpec.model_validate(data)
     except ValidationError as exc:
-        raise MappingError(_pydantic_problems(exc, filename, lines)) from exc
+        located = validation_problems(exc, filename, lines, echo_input=True)
+        raise MappingError([p for _, p in located]) from exc
     problems: list[Problem] = []
     checker = _Checker(spec, filename, lines, problems)
     checker.run()
@@ -167,22 +168,6 @@ def load_mapping(name: str, directory: Path | None = None) -> CompiledMapping:
             [Problem(str(path), None, "", f"unknown mapping '{name}'; known: {', '.join(known)}")]
         )
     return load_mapping_file(path)
-
-
-def _pydantic_problems(exc: ValidationError, filename: str, lines: dict[Any, int]) -> list[Problem]:
-    problems = []
-    for error in exc.errors():
-        loc = tuple(part for part in error["loc"] if isinstance(part, str | int))
-        message = error["msg"]
-        if error["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif error["type"] == "missing":
-            message = "required key missing"
-        value = error.get("input")
-        if error["type"] not in {"missing", "extra_forbidden"} and isinstance(value, str | int):
-            message += f" (got {value!r})"
-        problems.append(Problem(filename, line_of(lines, loc), dotted(loc), message))
-    return problems
 
 
 class _Checker:

@@ -1,207 +1,390 @@
-"""The durable state of helpdesk-sync (SQLAlchemy Core): SQLite by default, or PostgreSQL.
+"""Durable state of helpdesk-sync: cursors, processed versions, the effect journal, failures,
+dead letters, the decision audit and replica leases (SQLAlchemy 2.x Core).
 
-Tables (schema version 1; README "State store" documents every column):
+Why a journal and not just a cursor: helpdesk writes are not transactional with this
+store, so exactly-once needs a record of every effect *before* it is written (``planned``),
+*while* it may be in flight (``sent``) and *after* the helpdesk answered (``confirmed`` or
+``failed``). Only ``sent`` rows are ambiguous after a crash — the write may or may not have
+reached the helpdesk — and the engine resolves them with ``Connector.find_applied``.
 
-* ``schema_version`` — applied migrations.
-* ``cursors`` (connector, name) — ``stamp``: every change before it is done; ``name`` is
-  ``poll`` or ``backfill:<since>:<until>``.
-* ``ticket_versions`` (connector, ticket_id) — the last processed version and outcome.
-* ``journal`` (key) — one row per effect: kind, payload (JSON), state
-  planned → sent → confirmed | failed, remote id, attempts, error.
-* ``failures`` (connector, ticket_id) — consecutive failed attempts and the last error.
-* ``dead_letters`` (id) — quarantined tickets; ``retried_at`` once released.
-* ``audit`` (id) — every decision: ticket, version, type, outcome, actions, dry run, time.
-* ``leases`` (connector) — which replica owns a connector until ``expires_at``.
+Backends: a SQLite file by default (WAL, ``busy_timeout``, foreign keys; write
+transactions start with ``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing)
+or PostgreSQL (``postgresql+psycopg://…``), which several replicas can share. Every
+concurrent write is a single ``INSERT … ON CONFLICT …`` statement, atomic and race-safe on
+both. The schema is created and upgraded on open (``MIGRATIONS``), under
+``pg_advisory_xact_lock`` on PostgreSQL and ``BEGIN IMMEDIATE`` on SQLite, so two processes
+opening one store at once migrate it once. All timestamps are timezone-aware UTC; naive
+datetimes are refused. The URL's password never appears in ``repr``/``str`` or in errors.
 
-Only a ``sent`` journal row is ambiguous after a crash: the write may or may not have
-reached the helpdesk, so the engine asks the connector to find it before writing again.
-Comment bodies are never stored; neither are secrets.
+Tables (schema version 1):
+
+| table | column | meaning |
+|---|---|---|
+| `schema_version` | `version` | PK; one row per applied migration; the highest is current |
+| | `applied_at` | when that migration ran (UTC) |
+| `cursors` | `connector`, `name` | PK; `name`: `poll` (daemon) or `backfill:<since>:<until>` |
+| | `stamp` | change stamp up to which every ticket is done; never moves backwards |
+| | `updated_at` | last time the cursor moved |
+| `ticket_versions` | `connector`, `ticket_id` | PK |
+| | `version` | the last processed helpdesk version (change stamp) of the ticket |
+| | `outcome` | the decision outcome at that version |
+| | `processed_at` | when it was processed |
+| `journal` | `key` | PK; the effect's deterministic idempotency key (`sync.effects`) |
+| | `connector`, `ticket_id` | whose effect it is (indexed) |
+| | `kind` | action kind (`add_note`, `route`, …) |
+| | `payload` | the action as JSON text |
+| | `state` | `planned` → `sent` → `confirmed` or `failed`; only `sent` is ambiguous |
+| | `remote_id` | id of what the helpdesk created (note, task, child ticket), when known |
+| | `reconciled` | true when confirmed by finding an earlier write instead of writing now |
+| | `attempts` | how many times it was sent |
+| | `error` | last error (connector message, never a body) |
+| | `created_at`, `updated_at` | when planned / last changed |
+| `failures` | `connector`, `ticket_id` | PK; tickets whose processing failed and is retried |
+| | `attempts` | consecutive failures so far |
+| | `last_error`, `last_version` | the latest failure's message and ticket version |
+| | `updated_at` | time of the latest failure |
+| `dead_letters` | `id` | PK, autoincrement |
+| | `connector`, `ticket_id` | the ticket; one active row (`retried_at` NULL) at most |
+| | `version`, `error`, `attempts` | the version, last error and attempts when quarantined |
+| | `created_at` | when quarantined |
+| | `retried_at` | when released for retry (NULL while active) |
+| `audit` | `id` | PK, autoincrement |
+| | `connector`, `ticket_id`, `version` | the decided ticket state |
+| | `request_type`, `outcome` | what the decision core concluded |
+| | `actions` | the decided actions as JSON text (never comment bodies) |
+| | `dry_run` | true for decisions made with `--dry-run` (nothing written) |
+| | `decided_at` | the decision's `now` |
+| `leases` | `connector` | PK; one replica works a connector at a time |
+| | `owner` | the replica holding the lease |
+| | `expires_at` | after this instant anyone may take it |
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Final, Literal
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Connection,
     DateTime,
+    Dialect,
+    Engine,
+    Index,
     Integer,
     MetaData,
-    String,
+    Row,
     Table,
     Text,
-    TypeDecorator,
-    and_,
     create_engine,
     delete,
     event,
     func,
-    insert,
     or_,
     select,
     text,
     update,
 )
-from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
 
-from .errors import ConfigError
+from .errors import HelpdeskSyncError
 
-SCHEMA_VERSION = 1
+__all__ = [
+    "CONFIRMED",
+    "FAILED",
+    "MIGRATIONS",
+    "PLANNED",
+    "POLL",
+    "SCHEMA_VERSION",
+    "SENT",
+    "AuditRow",
+    "DeadLetter",
+    "EffectState",
+    "JournalEntry",
+    "Store",
+    "StoreError",
+    "StoreTransaction",
+    "backfill_cursor_name",
+]
+
+POLL: Final = "poll"
+"""Cursor name of the daemon's regular polling."""
+
+PLANNED: Final = "planned"
+SENT: Final = "sent"
+CONFIRMED: Final = "confirmed"
+FAILED: Final = "failed"
+EffectState = Literal["planned", "sent", "confirmed", "failed"]
+
+_MAX_ERROR = 2000
+"""Stored error messages are cut to this many characters (they come from connectors)."""
+_SQLITE_BUSY_MS = 30_000
+_PG_MIGRATION_LOCK = 0x68_73_2D_73_74_6F_72_65  # "hs-store": one advisory lock for migrations
+_FORBIDDEN_AUDIT_KEYS = frozenset({"comments", "body"})
 
 
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes on every backend (SQLite has no time zones)."""
+class StoreError(HelpdeskSyncError):
+    """The state store cannot be opened or used; the message never contains a password."""
+
+
+def backfill_cursor_name(since: datetime, until: datetime) -> str:
+    """The cursor name of a backfill run, so a restarted run resumes where it stopped."""
+    return f"backfill:{_utc(since).isoformat()}:{_utc(until).isoformat()}"
+
+
+def _utc(value: datetime) -> datetime:
+    """``value`` in UTC; naive datetimes are refused because their instant is unknown."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: pass a timezone-aware (UTC) datetime")
+    return value.astimezone(UTC)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------------------------------
+# column types
+# ---------------------------------------------------------------------------------------
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """``DateTime(timezone=True)`` that always binds and returns aware UTC datetimes.
+
+    Why: SQLite has no time zone type; values are stored there as fixed-width UTC strings
+    (sortable and comparable in SQL) and get ``tzinfo=UTC`` back on the way out, so both
+    backends hand callers the same aware values.
+    """
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the state store")
-        return value.astimezone(UTC)
+        value = _utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-metadata = MetaData()
+class JSONText(TypeDecorator[Any]):
+    """JSON stored as text, so both backends hold byte-identical documents."""
 
-schema_version = Table("schema_version", metadata, Column("version", Integer, primary_key=True))
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(value)
+
+
+# ---------------------------------------------------------------------------------------
+# schema (the current version; see MIGRATIONS)
+# ---------------------------------------------------------------------------------------
+
+METADATA = MetaData()
+_Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER PKs only
+
+schema_version_table = Table(
+    "schema_version",
+    METADATA,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", UTCDateTime, nullable=False),
+)
+
 cursors = Table(
     "cursors",
-    metadata,
-    Column("connector", String(100), primary_key=True),
-    Column("name", String(200), primary_key=True),
-    Column("stamp", UtcDateTime, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
+    METADATA,
+    Column("connector", Text, primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("stamp", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
+
 ticket_versions = Table(
     "ticket_versions",
-    metadata,
-    Column("connector", String(100), primary_key=True),
-    Column("ticket_id", String(100), primary_key=True),
-    Column("version", String(100), nullable=False),
-    Column("outcome", String(40), nullable=False),
-    Column("processed_at", UtcDateTime, nullable=False),
+    METADATA,
+    Column("connector", Text, primary_key=True),
+    Column("ticket_id", Text, primary_key=True),
+    Column("version", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("processed_at", UTCDateTime, nullable=False),
 )
+
 journal = Table(
     "journal",
-    metadata,
-    Column("key", String(64), primary_key=True),
-    Column("connector", String(100), nullable=False, index=True),
-    Column("ticket_id", String(100), nullable=False),
-    Column("kind", String(40), nullable=False),
-    Column("payload", Text, nullable=False),
-    Column("state", String(12), nullable=False),
-    Column("remote_id", String(100)),
+    METADATA,
+    Column("key", Text, primary_key=True),
+    Column("connector", Text, nullable=False),
+    Column("ticket_id", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("payload", JSONText, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("remote_id", Text),
+    Column("reconciled", Boolean, nullable=False, default=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("error", Text),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_journal_ticket", "connector", "ticket_id"),
+    Index("ix_journal_state", "connector", "state", "created_at"),
 )
+
 failures = Table(
     "failures",
-    metadata,
-    Column("connector", String(100), primary_key=True),
-    Column("ticket_id", String(100), primary_key=True),
+    METADATA,
+    Column("connector", Text, primary_key=True),
+    Column("ticket_id", Text, primary_key=True),
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text, nullable=False),
-    Column("last_version", String(100)),
-    Column("updated_at", UtcDateTime, nullable=False),
+    Column("last_version", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
-dead_letters_t = Table(
+
+dead_letters_table = Table(
     "dead_letters",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("connector", String(100), nullable=False),
-    Column("ticket_id", String(100), nullable=False),
-    Column("version", String(100)),
+    METADATA,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("connector", Text, nullable=False),
+    Column("ticket_id", Text, nullable=False),
+    Column("version", Text, nullable=False),
     Column("error", Text, nullable=False),
     Column("attempts", Integer, nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("retried_at", UtcDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("retried_at", UTCDateTime),
 )
-audit_t = Table(
+_dead_letter_active = dead_letters_table.c.retried_at.is_(None)
+Index(
+    "ux_dead_letters_active",
+    dead_letters_table.c.connector,
+    dead_letters_table.c.ticket_id,
+    unique=True,
+    sqlite_where=_dead_letter_active,
+    postgresql_where=_dead_letter_active,
+)
+
+audit = Table(
     "audit",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("connector", String(100), nullable=False, index=True),
-    Column("ticket_id", String(100), nullable=False),
-    Column("version", String(100)),
-    Column("request_type", String(200)),
-    Column("outcome", String(40), nullable=False),
-    Column("actions", Text, nullable=False),
+    METADATA,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("connector", Text, nullable=False),
+    Column("ticket_id", Text, nullable=False),
+    Column("version", Text, nullable=False),
+    Column("request_type", Text),
+    Column("outcome", Text, nullable=False),
+    Column("actions", JSONText, nullable=False),
     Column("dry_run", Boolean, nullable=False),
-    Column("decided_at", UtcDateTime, nullable=False),
+    Column("decided_at", UTCDateTime, nullable=False),
+    Index("ix_audit_ticket", "connector", "ticket_id", "decided_at"),
+    Index("ix_audit_decided", "decided_at"),
 )
+
 leases = Table(
     "leases",
-    metadata,
-    Column("connector", String(100), primary_key=True),
-    Column("owner", String(200), nullable=False),
-    Column("expires_at", UtcDateTime, nullable=False),
+    METADATA,
+    Column("connector", Text, primary_key=True),
+    Column("owner", Text, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
 )
 
-MIGRATIONS: list[Callable[[Connection], None]] = [
-    lambda conn: metadata.create_all(conn),  # 1: the tables above
-]
-"""Schema upgrades in order; step N brings the schema to version N."""
+_V1_TABLES = (cursors, ticket_versions, journal, failures, dead_letters_table, audit, leases)
 
 
-@dataclass(frozen=True, slots=True)
+def _migrate_v1(conn: Connection) -> None:
+    """Version 1: the base tables.
+
+    Why it uses the module's Table objects: they are the v1 schema. When a later version
+    changes one of these tables, copy that table's v1 definition in here first so a fresh
+    store still replays history step by step.
+    """
+    METADATA.create_all(conn, tables=list(_V1_TABLES))
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migrate_v1,)
+"""Schema steps in order; step ``i`` (0-based) upgrades to version ``i + 1``. Append only."""
+
+SCHEMA_VERSION: Final = len(MIGRATIONS)
+
+
+# ---------------------------------------------------------------------------------------
+# rows
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
 class JournalEntry:
-    """One effect's journal row."""
+    """One effect in the journal.
+
+    ``state`` is ``planned`` (decided, never sent), ``sent`` (a write was attempted: after a
+    crash it may or may not exist in the helpdesk — the only ambiguous state), ``confirmed``
+    (the helpdesk has it) or ``failed`` (the helpdesk refused it).
+    """
 
     key: str
     connector: str
     ticket_id: str
     kind: str
     payload: dict[str, Any]
-    state: str
+    state: EffectState
     remote_id: str | None
+    reconciled: bool
     attempts: int
     error: str | None
     created_at: datetime
     updated_at: datetime
 
+    @property
+    def ambiguous(self) -> bool:
+        """True when a crash may have left the write applied or not (state ``sent``)."""
+        return self.state == SENT
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True)
 class DeadLetter:
-    """A quarantined ticket."""
+    """A quarantined ticket: it failed too often and is skipped until released."""
 
     id: int
     connector: str
     ticket_id: str
-    version: str | None
+    version: str
     error: str
     attempts: int
     created_at: datetime
     retried_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class AuditRow:
-    """One recorded decision."""
+    """One recorded decision (actions only; never comment bodies)."""
 
     id: int
     connector: str
     ticket_id: str
-    version: str | None
+    version: str
     request_type: str | None
     outcome: str
     actions: list[dict[str, Any]]
@@ -209,437 +392,750 @@ class AuditRow:
     decided_at: datetime
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _journal_entry(row: Row[Any]) -> JournalEntry:
+    m = row._mapping
+    return JournalEntry(
+        key=m["key"],
+        connector=m["connector"],
+        ticket_id=m["ticket_id"],
+        kind=m["kind"],
+        payload=m["payload"],
+        state=m["state"],
+        remote_id=m["remote_id"],
+        reconciled=bool(m["reconciled"]),
+        attempts=m["attempts"],
+        error=m["error"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
 
 
-def masked_url(url: str | URL) -> str:
-    """The URL with its password hidden."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<invalid database URL>"
+def _dead_letter(row: Row[Any]) -> DeadLetter:
+    m = row._mapping
+    return DeadLetter(
+        id=int(m["id"]),
+        connector=m["connector"],
+        ticket_id=m["ticket_id"],
+        version=m["version"],
+        error=m["error"],
+        attempts=m["attempts"],
+        created_at=m["created_at"],
+        retried_at=m["retried_at"],
+    )
 
 
-class _Ops:
-    """The store's operations on one connection (a transaction)."""
+def _audit_row(row: Row[Any]) -> AuditRow:
+    m = row._mapping
+    return AuditRow(
+        id=int(m["id"]),
+        connector=m["connector"],
+        ticket_id=m["ticket_id"],
+        version=m["version"],
+        request_type=m["request_type"],
+        outcome=m["outcome"],
+        actions=m["actions"],
+        dry_run=bool(m["dry_run"]),
+        decided_at=m["decided_at"],
+    )
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
 
-    # cursors
-    def get_cursor(self, connector: str, name: str = "poll") -> datetime | None:
-        return self.conn.execute(
-            select(cursors.c.stamp).where(cursors.c.connector == connector, cursors.c.name == name)
-        ).scalar_one_or_none()
+def _error_text(error: str) -> str:
+    return error if len(error) <= _MAX_ERROR else error[: _MAX_ERROR - 1] + "…"
 
-    def advance_cursor(self, connector: str, stamp: datetime, name: str = "poll") -> datetime:
-        where = and_(cursors.c.connector == connector, cursors.c.name == name)
-        moved = self.conn.execute(
-            update(cursors)
-            .where(where, cursors.c.stamp < stamp)
-            .values(stamp=stamp, updated_at=_now())
-        )
-        if moved.rowcount == 0 and self.get_cursor(connector, name) is None:
-            try:
-                with self.conn.begin_nested():
-                    self.conn.execute(
-                        insert(cursors).values(
-                            connector=connector, name=name, stamp=stamp, updated_at=_now()
-                        )
-                    )
-            except IntegrityError:  # another process inserted first: move it forward instead
-                self.conn.execute(
-                    update(cursors)
-                    .where(where, cursors.c.stamp < stamp)
-                    .values(stamp=stamp, updated_at=_now())
+
+# ---------------------------------------------------------------------------------------
+# operations (shared by Store and StoreTransaction)
+# ---------------------------------------------------------------------------------------
+
+
+class _Operations:
+    """Every state operation, written against a connection supplied by the subclass.
+
+    Why: ``Store`` runs each call in its own short transaction, ``StoreTransaction`` runs
+    several in one; both expose exactly the same methods.
+    """
+
+    _dialect_name: str
+    _clock: Callable[[], datetime]
+
+    def _read(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _write(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _now(self) -> datetime:
+        return _utc(self._clock())
+
+    def _insert(self, table: Table) -> Any:
+        """A dialect INSERT that supports ``ON CONFLICT`` (both backends have it)."""
+        return (pg_insert if self._dialect_name == "postgresql" else sqlite_insert)(table)
+
+    # ------------------------------------------------------------------ cursors
+
+    def get_cursor(self, connector: str, name: str = POLL) -> datetime | None:
+        """The cursor's stamp, or None when the connector was never polled under ``name``."""
+        with self._read() as conn:
+            return conn.execute(
+                select(cursors.c.stamp).where(
+                    cursors.c.connector == connector, cursors.c.name == name
                 )
-        current = self.get_cursor(connector, name)
-        assert current is not None
-        return current
+            ).scalar_one_or_none()
 
-    # processed versions
+    def advance_cursor(self, connector: str, stamp: datetime, name: str = POLL) -> datetime:
+        """Move the cursor forward to ``stamp`` and return the stored stamp.
+
+        Never moves backwards: a smaller stamp is ignored. One ``INSERT … ON CONFLICT DO
+        UPDATE … WHERE stamp < new`` statement, so concurrent callers (threads or replicas)
+        neither fail on the insert nor lose the maximum.
+        """
+        stamp = _utc(stamp)
+        ins = self._insert(cursors)
+        stmt = ins.values(
+            connector=connector, name=name, stamp=stamp, updated_at=self._now()
+        ).on_conflict_do_update(
+            index_elements=[cursors.c.connector, cursors.c.name],
+            set_={"stamp": ins.excluded.stamp, "updated_at": ins.excluded.updated_at},
+            where=cursors.c.stamp < ins.excluded.stamp,
+        )
+        with self._write() as conn:
+            conn.execute(stmt)
+            return conn.execute(
+                select(cursors.c.stamp).where(
+                    cursors.c.connector == connector, cursors.c.name == name
+                )
+            ).scalar_one()
+
+    # ------------------------------------------------------------------ ticket versions
+
     def processed_version(self, connector: str, ticket_id: str) -> str | None:
-        return self.conn.execute(
-            select(ticket_versions.c.version).where(
-                ticket_versions.c.connector == connector, ticket_versions.c.ticket_id == ticket_id
-            )
-        ).scalar_one_or_none()
+        """The last version of the ticket that was fully processed, or None."""
+        with self._read() as conn:
+            return conn.execute(
+                select(ticket_versions.c.version).where(
+                    ticket_versions.c.connector == connector,
+                    ticket_versions.c.ticket_id == ticket_id,
+                )
+            ).scalar_one_or_none()
 
     def mark_processed(self, connector: str, ticket_id: str, version: str, outcome: str) -> None:
-        where = and_(
-            ticket_versions.c.connector == connector, ticket_versions.c.ticket_id == ticket_id
+        """Record ``version`` as the ticket's last processed version (upsert)."""
+        ins = self._insert(ticket_versions)
+        stmt = ins.values(
+            connector=connector,
+            ticket_id=ticket_id,
+            version=version,
+            outcome=outcome,
+            processed_at=self._now(),
+        ).on_conflict_do_update(
+            index_elements=[ticket_versions.c.connector, ticket_versions.c.ticket_id],
+            set_={
+                "version": ins.excluded.version,
+                "outcome": ins.excluded.outcome,
+                "processed_at": ins.excluded.processed_at,
+            },
         )
-        values = {"version": version, "outcome": outcome, "processed_at": _now()}
-        if self.conn.execute(update(ticket_versions).where(where).values(**values)).rowcount:
-            return
-        try:
-            with self.conn.begin_nested():
-                self.conn.execute(
-                    insert(ticket_versions).values(
-                        connector=connector, ticket_id=ticket_id, **values
-                    )
-                )
-        except IntegrityError:
-            self.conn.execute(update(ticket_versions).where(where).values(**values))
+        with self._write() as conn:
+            conn.execute(stmt)
 
-    # journal
+    # ------------------------------------------------------------------ journal
+
     def plan_effect(
         self, connector: str, ticket_id: str, key: str, kind: str, payload: dict[str, Any]
     ) -> JournalEntry:
-        existing = self.get_effect(key)
-        if existing is not None:
-            return existing
-        now = _now()
-        try:
-            with self.conn.begin_nested():
-                self.conn.execute(
-                    insert(journal).values(
-                        key=key,
-                        connector=connector,
-                        ticket_id=ticket_id,
-                        kind=kind,
-                        payload=json.dumps(payload, ensure_ascii=False, default=str),
-                        state="planned",
-                        attempts=0,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-        except IntegrityError:
-            pass  # planned concurrently by another process: same key, same effect
-        entry = self.get_effect(key)
-        assert entry is not None
-        return entry
+        """Journal an effect as ``planned`` before it is written; idempotent and race-safe.
+
+        When ``key`` is already journaled the existing entry is returned unchanged (its
+        state tells the caller whether to write, reconcile or skip).
+        """
+        now = self._now()
+        stmt = (
+            self._insert(journal)
+            .values(
+                key=key,
+                connector=connector,
+                ticket_id=ticket_id,
+                kind=kind,
+                payload=payload,
+                state=PLANNED,
+                reconciled=False,
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[journal.c.key])
+        )
+        with self._write() as conn:
+            conn.execute(stmt)
+            return _journal_entry(conn.execute(select(journal).where(journal.c.key == key)).one())
 
     def get_effect(self, key: str) -> JournalEntry | None:
-        row = self.conn.execute(select(journal).where(journal.c.key == key)).mappings().first()
-        return _entry(row) if row else None
+        """The journal entry of ``key``, or None."""
+        with self._read() as conn:
+            row = conn.execute(select(journal).where(journal.c.key == key)).first()
+        return None if row is None else _journal_entry(row)
 
     def effects_for(self, keys: Sequence[str]) -> dict[str, JournalEntry]:
+        """Journal entries of the given keys that exist, by key (one query)."""
         if not keys:
             return {}
-        rows = self.conn.execute(select(journal).where(journal.c.key.in_(list(keys)))).mappings()
-        return {row["key"]: _entry(row) for row in rows}
+        with self._read() as conn:
+            rows = conn.execute(select(journal).where(journal.c.key.in_(list(keys)))).all()
+        return {entry.key: entry for entry in map(_journal_entry, rows)}
 
     def mark_sent(self, keys: Sequence[str]) -> None:
-        if keys:
-            self.conn.execute(
+        """Mark effects ``sent`` just before writing them, counting the attempt.
+
+        From here until ``mark_confirmed``/``mark_failed`` a crash leaves the effect
+        ambiguous: the helpdesk may or may not have it. Confirmed entries stay confirmed.
+        """
+        if not keys:
+            return
+        with self._write() as conn:
+            conn.execute(
                 update(journal)
-                .where(journal.c.key.in_(list(keys)))
-                .values(state="sent", attempts=journal.c.attempts + 1, updated_at=_now())
+                .where(journal.c.key.in_(list(keys)), journal.c.state != CONFIRMED)
+                .values(state=SENT, attempts=journal.c.attempts + 1, updated_at=self._now())
             )
 
-    def mark_confirmed(self, key: str, remote_id: str | None, reconciled: bool = False) -> None:
-        self.conn.execute(
-            update(journal)
-            .where(journal.c.key == key)
-            .values(
-                state="confirmed",
-                remote_id=remote_id,
-                error="reconciled after restart" if reconciled else None,
-                updated_at=_now(),
+    def mark_confirmed(self, key: str, remote_id: str | None, reconciled: bool) -> None:
+        """The helpdesk has the effect (written now, or found after a crash: ``reconciled``).
+
+        Raises ``KeyError`` when ``key`` was never planned.
+        """
+        with self._write() as conn:
+            result = conn.execute(
+                update(journal)
+                .where(journal.c.key == key)
+                .values(
+                    state=CONFIRMED,
+                    remote_id=func.coalesce(remote_id, journal.c.remote_id),
+                    reconciled=reconciled,
+                    error=None,
+                    updated_at=self._now(),
+                )
             )
-        )
+            if result.rowcount == 0:
+                raise KeyError(f"no journal entry with key {key!r}")
 
     def mark_failed(self, key: str, error: str) -> None:
-        self.conn.execute(
-            update(journal)
-            .where(journal.c.key == key)
-            .values(state="failed", error=error, updated_at=_now())
-        )
+        """The helpdesk refused the effect; a confirmed entry is never downgraded.
+
+        Raises ``KeyError`` when ``key`` was never planned.
+        """
+        with self._write() as conn:
+            if conn.execute(select(journal.c.key).where(journal.c.key == key)).first() is None:
+                raise KeyError(f"no journal entry with key {key!r}")
+            conn.execute(
+                update(journal)
+                .where(journal.c.key == key, journal.c.state != CONFIRMED)
+                .values(state=FAILED, error=_error_text(error), updated_at=self._now())
+            )
 
     def unfinished(self, connector: str) -> list[JournalEntry]:
-        rows = self.conn.execute(
-            select(journal)
-            .where(journal.c.connector == connector, journal.c.state.in_(("planned", "sent")))
-            .order_by(journal.c.created_at)
-        ).mappings()
-        return [_entry(r) for r in rows]
+        """Entries still ``planned`` or ``sent`` (ambiguous after a crash), oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(journal)
+                .where(journal.c.connector == connector, journal.c.state.in_([PLANNED, SENT]))
+                .order_by(journal.c.created_at, journal.c.key)
+            ).all()
+        return [_journal_entry(r) for r in rows]
 
     def journal_for_ticket(self, connector: str, ticket_id: str) -> list[JournalEntry]:
-        rows = self.conn.execute(
-            select(journal)
-            .where(journal.c.connector == connector, journal.c.ticket_id == ticket_id)
-            .order_by(journal.c.created_at)
-        ).mappings()
-        return [_entry(r) for r in rows]
+        """Every journal entry of one ticket, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(journal)
+                .where(journal.c.connector == connector, journal.c.ticket_id == ticket_id)
+                .order_by(journal.c.created_at, journal.c.key)
+            ).all()
+        return [_journal_entry(r) for r in rows]
 
     def all_effects(self, connector: str | None = None) -> list[JournalEntry]:
-        query = select(journal).order_by(journal.c.created_at)
+        """Every journal entry (optionally of one connector), oldest first; for tests and tools."""
+        stmt = select(journal).order_by(journal.c.created_at, journal.c.key)
         if connector is not None:
-            query = query.where(journal.c.connector == connector)
-        return [_entry(r) for r in self.conn.execute(query).mappings()]
+            stmt = stmt.where(journal.c.connector == connector)
+        with self._read() as conn:
+            rows = conn.execute(stmt).all()
+        return [_journal_entry(r) for r in rows]
 
-    # failures and dead letters
+    # ------------------------------------------------------------------ failures
+
     def record_failure(self, connector: str, ticket_id: str, version: str, error: str) -> int:
-        where = and_(failures.c.connector == connector, failures.c.ticket_id == ticket_id)
-        values = {"last_error": error[:2000], "last_version": version, "updated_at": _now()}
-        if not self.conn.execute(
-            update(failures).where(where).values(attempts=failures.c.attempts + 1, **values)
-        ).rowcount:
-            try:
-                with self.conn.begin_nested():
-                    self.conn.execute(
-                        insert(failures).values(
-                            connector=connector, ticket_id=ticket_id, attempts=1, **values
-                        )
-                    )
-            except IntegrityError:
-                self.conn.execute(
-                    update(failures).where(where).values(attempts=failures.c.attempts + 1, **values)
-                )
-        return int(self.conn.execute(select(failures.c.attempts).where(where)).scalar_one())
+        """Count one more failure of the ticket and return the attempts so far (atomic)."""
+        ins = self._insert(failures)
+        stmt = (
+            ins.values(
+                connector=connector,
+                ticket_id=ticket_id,
+                attempts=1,
+                last_error=_error_text(error),
+                last_version=version,
+                updated_at=self._now(),
+            )
+            .on_conflict_do_update(
+                index_elements=[failures.c.connector, failures.c.ticket_id],
+                set_={
+                    "attempts": failures.c.attempts + 1,
+                    "last_error": ins.excluded.last_error,
+                    "last_version": ins.excluded.last_version,
+                    "updated_at": ins.excluded.updated_at,
+                },
+            )
+            .returning(failures.c.attempts)
+        )
+        with self._write() as conn:
+            return int(conn.execute(stmt).scalar_one())
 
     def clear_failures(self, connector: str, ticket_id: str) -> None:
-        self.conn.execute(
-            delete(failures).where(
-                failures.c.connector == connector, failures.c.ticket_id == ticket_id
+        """Forget the ticket's failures (it succeeded, or was released for fresh attempts)."""
+        with self._write() as conn:
+            conn.execute(
+                delete(failures).where(
+                    failures.c.connector == connector, failures.c.ticket_id == ticket_id
+                )
             )
-        )
+
+    # ------------------------------------------------------------------ dead letters
 
     def quarantine(
-        self, connector: str, ticket_id: str, version: str | None, error: str, attempts: int
+        self, connector: str, ticket_id: str, version: str, error: str, attempts: int
     ) -> int:
-        active = self.conn.execute(
-            select(dead_letters_t.c.id).where(
-                dead_letters_t.c.connector == connector,
-                dead_letters_t.c.ticket_id == ticket_id,
-                dead_letters_t.c.retried_at.is_(None),
-            )
-        ).scalar_one_or_none()
-        if active is not None:
-            return int(active)
-        result = self.conn.execute(
-            insert(dead_letters_t).values(
+        """Quarantine the ticket and return the dead letter's id.
+
+        At most one active dead letter exists per ticket: quarantining it again updates that
+        row (version, error, attempts) and returns its id.
+        """
+        ins = self._insert(dead_letters_table)
+        stmt = (
+            ins.values(
                 connector=connector,
                 ticket_id=ticket_id,
                 version=version,
-                error=error[:2000],
+                error=_error_text(error),
                 attempts=attempts,
-                created_at=_now(),
+                created_at=self._now(),
+                retried_at=None,
             )
+            .on_conflict_do_update(
+                index_elements=[dead_letters_table.c.connector, dead_letters_table.c.ticket_id],
+                index_where=_dead_letter_active,
+                set_={
+                    "version": ins.excluded.version,
+                    "error": ins.excluded.error,
+                    "attempts": ins.excluded.attempts,
+                },
+            )
+            .returning(dead_letters_table.c.id)
         )
-        return int(result.inserted_primary_key[0])
-
-    def is_quarantined(self, connector: str, ticket_id: str) -> bool:
-        return (
-            self.conn.execute(
-                select(func.count())
-                .select_from(dead_letters_t)
-                .where(
-                    dead_letters_t.c.connector == connector,
-                    dead_letters_t.c.ticket_id == ticket_id,
-                    dead_letters_t.c.retried_at.is_(None),
-                )
-            ).scalar_one()
-            > 0
-        )
+        with self._write() as conn:
+            return int(conn.execute(stmt).scalar_one())
 
     def dead_letters(
         self, connector: str | None = None, include_retried: bool = False
     ) -> list[DeadLetter]:
-        query = select(dead_letters_t).order_by(dead_letters_t.c.id)
+        """Dead letters, oldest first: active ones, or all with ``include_retried``."""
+        stmt = select(dead_letters_table).order_by(
+            dead_letters_table.c.created_at, dead_letters_table.c.id
+        )
         if connector is not None:
-            query = query.where(dead_letters_t.c.connector == connector)
+            stmt = stmt.where(dead_letters_table.c.connector == connector)
         if not include_retried:
-            query = query.where(dead_letters_t.c.retried_at.is_(None))
-        return [DeadLetter(**dict(r)) for r in self.conn.execute(query).mappings()]
+            stmt = stmt.where(_dead_letter_active)
+        with self._read() as conn:
+            rows = conn.execute(stmt).all()
+        return [_dead_letter(r) for r in rows]
+
+    def is_quarantined(self, connector: str, ticket_id: str) -> bool:
+        """True while the ticket has an active dead letter."""
+        with self._read() as conn:
+            row = conn.execute(
+                select(dead_letters_table.c.id).where(
+                    dead_letters_table.c.connector == connector,
+                    dead_letters_table.c.ticket_id == ticket_id,
+                    _dead_letter_active,
+                )
+            ).first()
+        return row is not None
 
     def release(
         self, dead_letter_id: int | None = None, *, connector: str | None = None
     ) -> list[DeadLetter]:
-        active = [
-            d
-            for d in self.dead_letters(connector)
-            if dead_letter_id is None or d.id == dead_letter_id
-        ]
-        for letter in active:
-            self.conn.execute(
-                update(dead_letters_t)
-                .where(dead_letters_t.c.id == letter.id)
-                .values(retried_at=_now())
-            )
-            self.clear_failures(letter.connector, letter.ticket_id)
-            # forget the processed version so the next pass decides the ticket again
-            self.conn.execute(
-                delete(ticket_versions).where(
-                    ticket_versions.c.connector == letter.connector,
-                    ticket_versions.c.ticket_id == letter.ticket_id,
-                )
-            )
-        return active
+        """Release active dead letters for retry and return them (``retried_at`` set).
 
-    # audit
+        With an id, that one (if active); without, all active ones, optionally of one
+        connector. Their failure counts are cleared so each ticket gets fresh attempts.
+        """
+        conditions = [_dead_letter_active]
+        if dead_letter_id is not None:
+            conditions.append(dead_letters_table.c.id == dead_letter_id)
+        if connector is not None:
+            conditions.append(dead_letters_table.c.connector == connector)
+        now = self._now()
+        with self._write() as conn:
+            rows = conn.execute(
+                update(dead_letters_table)
+                .where(*conditions)
+                .values(retried_at=now)
+                .returning(*dead_letters_table.c)
+            ).all()
+            for row in rows:
+                conn.execute(
+                    delete(failures).where(
+                        failures.c.connector == row.connector,
+                        failures.c.ticket_id == row.ticket_id,
+                    )
+                )
+        return sorted((_dead_letter(r) for r in rows), key=lambda d: (d.created_at, d.id))
+
+    # ------------------------------------------------------------------ audit
+
     def record_decision(
         self,
         connector: str,
         ticket_id: str,
-        version: str | None,
+        version: str,
         request_type: str | None,
         outcome: str,
         actions: list[dict[str, Any]],
         decided_at: datetime,
         dry_run: bool = False,
-    ) -> None:
-        self.conn.execute(
-            insert(audit_t).values(
+    ) -> int:
+        """Append a decision to the audit trail and return its id.
+
+        ``actions`` are the decided actions' dicts; ticket comments (customer data) are
+        never stored, and an action dict carrying ``comments``/``body`` is refused.
+        """
+        for action in actions:
+            leaked = _FORBIDDEN_AUDIT_KEYS.intersection(action)
+            if leaked:
+                raise ValueError(f"audit actions must not carry {sorted(leaked)}")
+        stmt = (
+            audit.insert()
+            .values(
                 connector=connector,
                 ticket_id=ticket_id,
                 version=version,
                 request_type=request_type,
                 outcome=outcome,
-                actions=json.dumps(actions, ensure_ascii=False, default=str),
+                actions=actions,
                 dry_run=dry_run,
-                decided_at=decided_at,
+                decided_at=_utc(decided_at),
             )
+            .returning(audit.c.id)
         )
+        with self._write() as conn:
+            return int(conn.execute(stmt).scalar_one())
 
     def audit_trail(
         self, connector: str | None = None, ticket_id: str | None = None, limit: int = 100
     ) -> list[AuditRow]:
-        query = select(audit_t).order_by(audit_t.c.id.desc()).limit(limit)
+        """Recorded decisions, newest first, optionally of one connector and/or ticket."""
+        stmt = select(audit).order_by(audit.c.decided_at.desc(), audit.c.id.desc()).limit(limit)
         if connector is not None:
-            query = query.where(audit_t.c.connector == connector)
+            stmt = stmt.where(audit.c.connector == connector)
         if ticket_id is not None:
-            query = query.where(audit_t.c.ticket_id == ticket_id)
-        rows = self.conn.execute(query).mappings()
-        return [AuditRow(**{**dict(r), "actions": json.loads(r["actions"])}) for r in rows]
+            stmt = stmt.where(audit.c.ticket_id == ticket_id)
+        with self._read() as conn:
+            rows = conn.execute(stmt).all()
+        return [_audit_row(r) for r in rows]
 
-    # leases (several replicas on one PostgreSQL)
+    # ------------------------------------------------------------------ leases
+
     def acquire_lease(self, connector: str, owner: str, ttl: timedelta, now: datetime) -> bool:
-        expires = now + ttl
-        taken = self.conn.execute(
-            update(leases)
-            .where(
-                leases.c.connector == connector,
-                or_(leases.c.owner == owner, leases.c.expires_at <= now),
+        """Take or renew the connector's lease until ``now + ttl``; False if another holds it.
+
+        Succeeds when the lease is free, expired at ``now`` or already ``owner``'s. One
+        ``INSERT … ON CONFLICT DO UPDATE … WHERE`` statement: atomic across replicas.
+        """
+        now = _utc(now)
+        ins = self._insert(leases)
+        stmt = (
+            ins.values(connector=connector, owner=owner, expires_at=now + ttl)
+            .on_conflict_do_update(
+                index_elements=[leases.c.connector],
+                set_={"owner": ins.excluded.owner, "expires_at": ins.excluded.expires_at},
+                where=or_(leases.c.owner == ins.excluded.owner, leases.c.expires_at <= now),
             )
-            .values(owner=owner, expires_at=expires)
-        ).rowcount
-        if taken:
-            return True
-        try:
-            with self.conn.begin_nested():
-                self.conn.execute(
-                    insert(leases).values(connector=connector, owner=owner, expires_at=expires)
-                )
-        except IntegrityError:
-            return False
-        return True
-
-    def release_lease(self, connector: str, owner: str) -> None:
-        self.conn.execute(
-            delete(leases).where(leases.c.connector == connector, leases.c.owner == owner)
+            .returning(leases.c.owner)
         )
+        with self._write() as conn:
+            return conn.execute(stmt).first() is not None
+
+    def release_lease(self, connector: str, owner: str) -> bool:
+        """Give the lease up if ``owner`` holds it; True when it did."""
+        with self._write() as conn:
+            result = conn.execute(
+                delete(leases).where(leases.c.connector == connector, leases.c.owner == owner)
+            )
+            return result.rowcount > 0
 
 
-def _entry(row: Any) -> JournalEntry:
-    data = dict(row)
-    data["payload"] = json.loads(data["payload"])
-    return JournalEntry(**data)
+# ---------------------------------------------------------------------------------------
+# Store
+# ---------------------------------------------------------------------------------------
 
 
-class Store:
-    """The state store; every method runs in its own short transaction.
+class StoreTransaction(_Operations):
+    """The store's operations inside one transaction: all of them commit or none.
 
-    ``with store.transaction() as tx:`` groups several operations atomically; ``tx`` has
-    the same methods.
+    Use only within its ``with store.transaction() as tx:`` block and in that thread.
     """
 
-    def __init__(self, url: str) -> None:
-        self._url = url
-        try:
-            parsed = make_url(url)
-        except ArgumentError as exc:
-            raise ConfigError(f"state_url: not a database URL ({masked_url(url)})") from exc
-        if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.engine: Engine = create_engine(parsed, pool_pre_ping=True, future=True)
-        except (ArgumentError, ImportError) as exc:
-            raise ConfigError(f"state_url: cannot use {masked_url(url)}: {exc}") from exc
-        if parsed.drivername.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._lock = threading.RLock()
-        self._migrate()
+    def __init__(self, store: Store, conn: Connection) -> None:
+        self._store = store
+        self._conn: Connection | None = conn
+        self._dialect_name = store._dialect_name
+        self._clock = store._clock
+
+    def _connection(self) -> AbstractContextManager[Connection]:
+        if self._conn is None:
+            raise StoreError("transaction already ended")
+        return nullcontext(self._conn)
+
+    def _read(self) -> AbstractContextManager[Connection]:
+        return self._connection()
+
+    def _write(self) -> AbstractContextManager[Connection]:
+        return self._connection()
+
+    def _end(self) -> None:
+        self._conn = None
 
     def __repr__(self) -> str:
-        return f"Store({masked_url(self._url)})"
+        return f"StoreTransaction({self._store.masked_url})"
 
-    __str__ = __repr__
+
+class Store(_Operations):
+    """The state store: open (creating/upgrading the schema), use, ``close()``.
+
+    Thread-safe within one process: one Engine (connection pool) and a short transaction
+    per call. Group calls atomically with ``transaction()``.
+    """
+
+    def __init__(self, url: str, *, clock: Callable[[], datetime] = _utcnow) -> None:
+        self._clock = clock
+        self._closed = False
+        self._url = _parse_url(url)
+        self.masked_url: str = _mask(self._url)
+        """The URL with its password replaced by ``***`` (safe to print and log)."""
+        self._dialect_name = self._url.get_backend_name()
+        if self._dialect_name not in ("sqlite", "postgresql"):
+            raise StoreError(
+                f"unsupported state store {self.masked_url}: use sqlite:///FILE or "
+                "postgresql+psycopg://USER:PASSWORD@HOST/DB"
+            )
+        self._serial: threading.RLock | None = None
+        self._engine = self._create_engine()
+        self.applied_migrations: tuple[int, ...] = ()
+        """Schema versions this open applied (empty when the schema was current)."""
+        try:
+            self.applied_migrations = self._migrate()
+        except SQLAlchemyError as exc:
+            self._engine.dispose()
+            raise StoreError(f"cannot open state store {self}: {self._reason(exc)}") from None
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    # ------------------------------------------------------------------ opening
+
+    def _create_engine(self) -> Engine:
+        url = self._url
+        if self._dialect_name == "postgresql":
+            connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": 10}
+            try:
+                return create_engine(
+                    url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args
+                )
+            except (ImportError, ArgumentError) as exc:
+                raise StoreError(
+                    f"cannot open state store {self.masked_url}: {self._reason(exc)} "
+                    "(install the driver: pip install 'helpdesk-sync[postgres]')"
+                ) from None
+        database = url.database or ""
+        memory = database in ("", ":memory:") or database.startswith("file::memory:")
+        if memory:
+            # One shared connection, serialised: each new in-memory connection is a new DB.
+            self._serial = threading.RLock()
+            engine = create_engine(
+                url,
+                poolclass=StaticPool,
+                hide_parameters=True,
+                connect_args={"check_same_thread": False},
+            )
+        else:
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(
+                url, hide_parameters=True, connect_args={"timeout": _SQLITE_BUSY_MS / 1000}
+            )
+        _configure_sqlite(engine, wal=not memory)
+        return engine
+
+    def _migrate(self) -> tuple[int, ...]:
+        """Bring the schema to ``SCHEMA_VERSION``, serialised across processes."""
+        migrations = MIGRATIONS
+        with self._write() as conn:
+            if self._dialect_name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            schema_version_table.create(conn, checkfirst=True)
+            current = conn.execute(select(func.max(schema_version_table.c.version))).scalar()
+            current = int(current or 0)
+            if current > len(migrations):
+                raise StoreError(
+                    f"state store {self.masked_url} has schema version {current}, newer than "
+                    f"this helpdesk-sync supports ({len(migrations)}): upgrade helpdesk-sync"
+                )
+            applied: list[int] = []
+            for version in range(current + 1, len(migrations) + 1):
+                migrations[version - 1](conn)
+                conn.execute(
+                    schema_version_table.insert().values(version=version, applied_at=self._now())
+                )
+                applied.append(version)
+        return tuple(applied)
+
+    def _reason(self, exc: BaseException) -> str:
+        """The driver's own message (not SQLAlchemy's wrapper), with any password removed."""
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        message = " ".join(line.strip() for line in reason if line.strip()) or type(exc).__name__
+        for secret in (self._url.password, self._url.query.get("password")):
+            if secret and isinstance(secret, str):
+                message = message.replace(secret, "***")
+        return message
+
+    # ------------------------------------------------------------------ transactions
+
+    @contextmanager
+    def _transaction(self, write: bool) -> Iterator[Connection]:
+        if self._closed:
+            raise StoreError(f"{self} is closed")
+        with self._serial or nullcontext():
+            with self._engine.connect() as conn:
+                if self._dialect_name == "sqlite":
+                    conn.execution_options(hs_write=write)
+                with conn.begin():
+                    yield conn
+
+    def _read(self) -> AbstractContextManager[Connection]:
+        return self._transaction(write=False)
+
+    def _write(self) -> AbstractContextManager[Connection]:
+        return self._transaction(write=True)
+
+    @contextmanager
+    def transaction(self) -> Iterator[StoreTransaction]:
+        """Group several operations atomically; ``tx`` has the same methods as the store.
+
+        ``with store.transaction() as tx: tx.mark_processed(...); tx.advance_cursor(...)``
+        commits at the end of the block and rolls back if it raises. Inside the block call
+        ``tx``'s methods, not the store's (those run in transactions of their own, and on
+        SQLite would wait for the write lock the block holds). Keep the block short and
+        free of helpdesk calls.
+        """
+        with self._transaction(write=True) as conn:
+            tx = StoreTransaction(self, conn)
+            try:
+                yield tx
+            finally:
+                tx._end()
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version stored in the database."""
+        with self._read() as conn:
+            return int(conn.execute(select(func.max(schema_version_table.c.version))).scalar())
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        """Close every pooled connection; the store is unusable afterwards."""
+        if not self._closed:
+            self._closed = True
+            self._engine.dispose()
 
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
-    def close(self) -> None:
-        """Release every pooled connection."""
-        self.engine.dispose()
+    def __repr__(self) -> str:
+        return f"Store({self.masked_url})"
 
-    @contextmanager
-    def transaction(self) -> Iterator[_Ops]:
-        """Several operations in one transaction."""
+    __str__ = __repr__
+
+
+def _mask(url: URL) -> str:
+    """The URL as text with every password (user info or ``password=`` query) as ``***``."""
+    if "password" in url.query:
+        url = url.update_query_dict({"password": "***"})
+    return url.render_as_string(hide_password=True).replace("password=%2A%2A%2A", "password=***")
+
+
+def _parse_url(url: str) -> URL:
+    """Parse the URL without ever echoing it (it may hold a password)."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        scheme = url.split("://", 1)[0] if "://" in url else "?"
+        raise StoreError(
+            f"invalid state store URL ({scheme}://…): expected sqlite:///FILE or "
+            "postgresql+psycopg://USER:PASSWORD@HOST/DB"
+        ) from None
+    if parsed.drivername == "postgresql":  # psycopg 3 is the driver this project ships
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+    """Pragmas on every connection, and ``BEGIN IMMEDIATE`` for write transactions.
+
+    Why: pysqlite's implicit BEGIN is deferred, so two writers that both read first
+    deadlock into ``database is locked``; taking the write lock up front makes them queue
+    on ``busy_timeout`` instead (SQLAlchemy's documented recipe for SQLite transactions).
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
         try:
-            with self.engine.begin() as conn:
-                yield _Ops(conn)
-        except SQLAlchemyError as exc:
-            raise StoreError(
-                f"state store {masked_url(self._url)}: {type(exc).__name__}: {_short(exc)}"
-            ) from None
+            cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_MS}")
+            if wal:
+                _enable_wal(cursor)
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
 
-    def _migrate(self) -> None:
-        """Create or upgrade the schema; safe when several processes open the store at once.
-
-        PostgreSQL serialises migrations with an advisory lock; on SQLite two first opens can
-        still race on CREATE TABLE, so a failed attempt is retried (every step is
-        idempotent: tables are created only when missing).
-        """
-        for attempt in range(5):
-            try:
-                with self.transaction() as tx:
-                    conn = tx.conn
-                    if self.engine.dialect.name == "postgresql":
-                        conn.execute(text("SELECT pg_advisory_xact_lock(724311)"))
-                    schema_version.create(conn, checkfirst=True)
-                    current = conn.execute(select(func.max(schema_version.c.version))).scalar()
-                    for number, step in enumerate(MIGRATIONS, start=1):
-                        if number > (current or 0):
-                            step(conn)
-                            conn.execute(insert(schema_version).values(version=number))
-                return
-            except StoreError:
-                if attempt == 4:
-                    raise
-                time.sleep(0.05 * (attempt + 1))
-
-    def __getattr__(self, name: str) -> Any:
-        operation = getattr(_Ops, name, None)
-        if operation is None or name.startswith("_"):
-            raise AttributeError(name)
-
-        def run(*args: Any, **kwargs: Any) -> Any:
-            with self.transaction() as tx:
-                return getattr(tx, name)(*args, **kwargs)
-
-        run.__name__ = name
-        run.__doc__ = operation.__doc__
-        return run
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("hs_write", True)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-class StoreError(ConfigError):
-    """The state store failed (unreachable, locked, broken); the message hides the password."""
+def _enable_wal(cursor: Any) -> None:
+    """Switch the database file to WAL (persistent), retrying while another opener holds it.
 
-
-def _short(exc: SQLAlchemyError) -> str:
-    return str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+    Why the loop: changing the journal mode can fail with ``database is locked`` at once,
+    without waiting on ``busy_timeout``, when several processes open a new file together.
+    """
+    deadline = time.monotonic() + _SQLITE_BUSY_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)

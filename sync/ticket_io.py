@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from .errors import InputError, Problem
 from .model import Attachment, Comment, Context, RelatedTicket, Ticket
-from .yaml_lines import LocatedDocumentError, dotted, line_of, load_json
+from .yaml_lines import LocatedDocumentError, load_json, validation_problems
 
 
 class _Doc(BaseModel):
@@ -116,12 +116,6 @@ def parse_ticket_document(text: str, filename: str) -> tuple[Ticket, Context]:
     try:
         doc = TicketDoc.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = tuple(p for p in error["loc"] if isinstance(p, str | int))
-            message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
-            if error["type"] == "missing":
-                message = "required field missing"
-            problems.append(Problem(filename, line_of(lines, loc), dotted(loc), message))
-        raise InputError(problems) from exc
+        located = validation_problems(exc, filename, lines, noun="field")
+        raise InputError([problem for _, problem in located]) from exc
     return doc.to_ticket(), doc.to_context()

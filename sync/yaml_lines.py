@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from .errors import Problem
 
@@ -86,6 +87,35 @@ def load_json(text: str, filename: str) -> tuple[Any, dict[Path, int]]:
     except (LocatedDocumentError, yaml.YAMLError):
         lines = {}  # valid JSON that YAML cannot read (tabs, duplicate keys): no line numbers
     return data, lines
+
+
+def validation_problems(
+    exc: ValidationError,
+    filename: str,
+    lines: dict[Path, int],
+    *,
+    noun: str = "key",
+    echo_input: bool = False,
+) -> list[tuple[Path, Problem]]:
+    """Each pydantic error as a located problem (its path kept for callers that need it).
+
+    ``echo_input`` quotes the offending value; only for files without secrets or PII
+    (mappings), never for tickets or settings.
+    """
+    out = []
+    for error in exc.errors():
+        loc = tuple(part for part in error["loc"] if isinstance(part, str | int))
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = f"unknown {noun}"
+        elif error["type"] == "missing":
+            message = f"required {noun} missing"
+        elif echo_input:
+            value = error.get("input")
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                message += f" (got {value!r})"
+        out.append((loc, Problem(filename, line_of(lines, loc), _dotted(loc), message)))
+    return out
 
 
 def line_of(lines: dict[Path, int], loc: Path) -> int | None:
