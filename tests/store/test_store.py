@@ -1,186 +1,677 @@
-"""The state store's promises, on SQLite and PostgreSQL."""
+"""The state store on SQLite and PostgreSQL: every operation, its races and its schema."""
 
 from __future__ import annotations
 
+import dataclasses
+import sqlite3
+import subprocess
+import sys
 import threading
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy import Column, Connection, Integer, MetaData, Table, create_engine, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
-from sync.errors import ConfigError
-from sync.store import Store, masked_url
+from sync import store as store_module
+from sync.errors import HelpdeskSyncError
+from sync.store import (
+    METADATA,
+    SCHEMA_VERSION,
+    AuditRow,
+    DeadLetter,
+    JournalEntry,
+    Store,
+    StoreError,
+    backfill_cursor_name,
+)
 
-T0 = datetime(2026, 11, 19, 13, 0, tzinfo=UTC)
+T = TypeVar("T")
+T0 = datetime(2026, 11, 20, 13, 0, tzinfo=UTC)
+THREADS = 8
 
 
-def test_cursor_starts_empty_and_never_moves_back(store: Store) -> None:
+class FakeClock:
+    """A settable clock so row order and timestamps are deterministic."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self.now
+
+    def advance(self, **kw: float) -> None:
+        with self._lock:
+            self.now += timedelta(**kw)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def clocked(store_url: str, clock: FakeClock) -> Iterator[Store]:
+    """A store on each backend whose ``now`` is ``clock``."""
+    with Store(store_url, clock=clock) as opened:
+        yield opened
+
+
+def in_threads(fn: Callable[[int], T], n: int = THREADS) -> list[T]:
+    """Run ``fn(i)`` in ``n`` threads released at once; return the results in order."""
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> T:
+        barrier.wait(timeout=30)
+        return fn(i)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(run, range(n)))
+
+
+def datetimes_of(row: Any) -> list[datetime]:
+    return [v for v in dataclasses.asdict(row).values() if isinstance(v, datetime)]
+
+
+def assert_aware_utc(*values: datetime | None) -> None:
+    for value in values:
+        assert value is not None
+        assert value.tzinfo is not None
+        assert value.utcoffset() == timedelta(0)
+
+
+# ---------------------------------------------------------------------------------------
+# cursors
+# ---------------------------------------------------------------------------------------
+
+
+def test_cursor_starts_empty_then_advances(store: Store) -> None:
     assert store.get_cursor("fd") is None
     assert store.advance_cursor("fd", T0) == T0
-    assert store.advance_cursor("fd", T0 - timedelta(hours=1)) == T0
+    assert store.get_cursor("fd") == T0
     assert store.advance_cursor("fd", T0 + timedelta(seconds=1)) == T0 + timedelta(seconds=1)
-    assert store.get_cursor("fd", "backfill:x") is None
-    stored = store.get_cursor("fd")
-    assert stored is not None
-    assert stored.tzinfo is not None
+    assert_aware_utc(store.get_cursor("fd"))
 
 
-def test_concurrent_cursor_advances_end_at_the_max(
-    store: Store, open_store: Callable[[], Store]
-) -> None:
-    stamps = [T0 + timedelta(seconds=i) for i in range(40)]
-    stores = [open_store() for _ in range(4)]
-
-    def worker(index: int) -> None:
-        mine = stores[index % len(stores)]
-        for stamp in stamps[index::8]:
-            mine.advance_cursor("fd", stamp)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert store.get_cursor("fd") == stamps[-1]
+def test_cursor_never_moves_back(store: Store) -> None:
+    store.advance_cursor("fd", T0)
+    assert store.advance_cursor("fd", T0 - timedelta(days=1)) == T0
+    assert store.advance_cursor("fd", T0) == T0
+    assert store.get_cursor("fd") == T0
 
 
-def test_processed_versions_upsert(store: Store) -> None:
-    assert store.processed_version("fd", "42") is None
-    store.mark_processed("fd", "42", "2026-11-19T13:00:00Z", "complete")
-    store.mark_processed("fd", "42", "2026-11-19T13:05:00Z", "incomplete")
-    assert store.processed_version("fd", "42") == "2026-11-19T13:05:00Z"
-    assert store.processed_version("other", "42") is None
+def test_cursors_are_per_connector_and_name(store: Store) -> None:
+    name = backfill_cursor_name(T0 - timedelta(days=7), T0)
+    store.advance_cursor("fd", T0)
+    store.advance_cursor("fd", T0 - timedelta(days=3), name)
+    store.advance_cursor("sf", T0 + timedelta(hours=1))
+    assert store.get_cursor("fd") == T0
+    assert store.get_cursor("fd", name) == T0 - timedelta(days=3)
+    assert store.get_cursor("sf") == T0 + timedelta(hours=1)
+    assert store.get_cursor("mv") is None
 
 
-def test_journal_is_idempotent_and_moves_through_states(store: Store) -> None:
-    first = store.plan_effect("fd", "42", "k1", "add_note", {"text": "Faltando: CPF"})
-    again = store.plan_effect("fd", "42", "k1", "add_note", {"text": "different"})
-    assert first == again
-    assert first.state == "planned"
-    assert first.payload == {"text": "Faltando: CPF"}
-    assert [e.key for e in store.unfinished("fd")] == ["k1"]
-
-    store.mark_sent(["k1"])
-    sent = store.get_effect("k1")
-    assert sent is not None
-    assert (sent.state, sent.attempts) == ("sent", 1)
-    store.mark_confirmed("k1", "note-9", reconciled=True)
-    done = store.effects_for(["k1", "missing"])
-    assert list(done) == ["k1"]
-    assert (done["k1"].state, done["k1"].remote_id) == ("confirmed", "note-9")
-    assert store.unfinished("fd") == []
-
-    store.plan_effect("fd", "42", "k2", "route", {})
-    store.mark_failed("k2", "400 Validation failed")
-    assert [(e.key, e.state) for e in store.journal_for_ticket("fd", "42")] == [
-        ("k1", "confirmed"),
-        ("k2", "failed"),
-    ]
-    assert {e.key for e in store.all_effects("fd")} == {"k1", "k2"}
-
-
-def test_plan_effect_race_from_threads(store: Store, open_store: Callable[[], Store]) -> None:
-    stores = [open_store() for _ in range(4)]
-    errors: list[BaseException] = []
-
-    def worker(mine: Store) -> None:
-        try:
-            for i in range(20):
-                mine.plan_effect("fd", "1", f"key-{i}", "add_note", {"i": i})
-        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(s,)) for s in stores]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert len(store.all_effects("fd")) == 20
-
-
-def test_failures_count_then_quarantine_and_release(store: Store) -> None:
-    assert store.record_failure("fd", "7", "v1", "503 Service Unavailable") == 1
-    assert store.record_failure("fd", "7", "v1", "503 Service Unavailable") == 2
-    letter_id = store.quarantine("fd", "7", "v1", "503 Service Unavailable", 2)
-    assert store.quarantine("fd", "7", "v1", "again", 3) == letter_id  # one active entry
-    assert store.is_quarantined("fd", "7")
-    [letter] = store.dead_letters()
-    assert (letter.id, letter.ticket_id, letter.attempts) == (letter_id, "7", 2)
-    assert letter.created_at.tzinfo is not None
-
-    released = store.release(letter_id)
-    assert [r.id for r in released] == [letter_id]
-    assert not store.is_quarantined("fd", "7")
-    assert store.dead_letters() == []
-    assert len(store.dead_letters(include_retried=True)) == 1
-    assert store.record_failure("fd", "7", "v1", "again") == 1  # fresh attempts
-
-
-def test_audit_trail_newest_first_with_actions(store: Store) -> None:
-    store.record_decision(
-        "fd", "1", "v1", "Voucher", "incomplete", [{"kind": "add_note", "text": "Faltando"}], T0
+def test_backfill_cursor_name_is_stable_utc() -> None:
+    brt = timezone(timedelta(hours=-3))
+    since = datetime(2026, 11, 1, 9, 0, tzinfo=brt)
+    assert backfill_cursor_name(since, T0) == (
+        "backfill:2026-11-01T12:00:00+00:00:2026-11-20T13:00:00+00:00"
     )
-    store.record_decision("fd", "2", "v1", None, "unmapped", [], T0, dry_run=True)
-    rows = store.audit_trail("fd")
-    assert [(r.ticket_id, r.outcome, r.dry_run) for r in rows] == [
-        ("2", "unmapped", True),
-        ("1", "incomplete", False),
+
+
+def test_cursor_keeps_instant_of_other_offsets_and_microseconds(store: Store) -> None:
+    brt = timezone(timedelta(hours=-3))
+    stamp = datetime(2026, 11, 20, 10, 0, 0, 123456, tzinfo=brt)
+    stored = store.advance_cursor("fd", stamp)
+    assert stored == stamp
+    assert stored.tzinfo == UTC
+    assert stored.microsecond == 123456
+
+
+def test_concurrent_advance_cursor_ends_at_the_max(store: Store) -> None:
+    stamps = [T0 + timedelta(seconds=s) for s in (5, 1, 7, 3, 8, 2, 6, 4)]
+
+    def advance(i: int) -> datetime:
+        result = store.advance_cursor("fd", stamps[i])
+        for back in range(3):  # then some older stamps, which must not win
+            store.advance_cursor("fd", stamps[i] - timedelta(seconds=back + 1))
+        return result
+
+    results = in_threads(advance)
+    assert store.get_cursor("fd") == max(stamps)
+    assert all(r >= s for r, s in zip(results, stamps, strict=True))
+
+
+# ---------------------------------------------------------------------------------------
+# ticket versions
+# ---------------------------------------------------------------------------------------
+
+
+def test_processed_version_upsert(store: Store) -> None:
+    assert store.processed_version("fd", "1") is None
+    store.mark_processed("fd", "1", "v1", "complete")
+    assert store.processed_version("fd", "1") == "v1"
+    store.mark_processed("fd", "1", "v2", "incomplete")
+    assert store.processed_version("fd", "1") == "v2"
+    assert store.processed_version("fd", "2") is None
+    assert store.processed_version("sf", "1") is None
+
+
+# ---------------------------------------------------------------------------------------
+# journal
+# ---------------------------------------------------------------------------------------
+
+
+def test_plan_effect_is_idempotent(store: Store) -> None:
+    first = store.plan_effect("fd", "1", "k1", "add_note", {"text": "Olá", "n": [1, 2]})
+    assert first.state == "planned"
+    assert first.attempts == 0
+    assert first.payload == {"text": "Olá", "n": [1, 2]}
+    store.mark_sent(["k1"])
+    again = store.plan_effect("fd", "1", "k1", "add_note", {"text": "different"})
+    assert again.state == "sent"
+    assert again.payload == {"text": "Olá", "n": [1, 2]}
+    assert again.created_at == first.created_at
+    assert len(store.all_effects()) == 1
+
+
+def test_plan_effect_is_race_safe(store: Store) -> None:
+    entries = in_threads(lambda i: store.plan_effect("fd", "1", "k", "route", {"by": i}))
+    assert len({e.payload["by"] for e in entries}) == 1
+    assert all(e == entries[0] for e in entries)
+    assert [e.key for e in store.all_effects()] == ["k"]
+
+
+def test_journal_state_transitions(store: Store) -> None:
+    store.plan_effect("fd", "1", "k", "add_note", {"text": "x"})
+    store.mark_sent(["k"])
+    sent = store.get_effect("k")
+    assert sent is not None
+    assert (sent.state, sent.attempts, sent.ambiguous) == ("sent", 1, True)
+
+    store.mark_failed("k", "422 Unprocessable")
+    failed = store.get_effect("k")
+    assert failed is not None
+    assert (failed.state, failed.error, failed.ambiguous) == ("failed", "422 Unprocessable", False)
+
+    store.mark_sent(["k"])  # a retry
+    store.mark_confirmed("k", "note-9", reconciled=False)
+    done = store.get_effect("k")
+    assert done is not None
+    assert (done.state, done.attempts, done.remote_id) == ("confirmed", 2, "note-9")
+    assert done.error is None
+    assert done.reconciled is False
+    assert done.updated_at >= done.created_at
+
+    # confirmed is terminal
+    store.mark_sent(["k"])
+    store.mark_failed("k", "late error")
+    final = store.get_effect("k")
+    assert final is not None
+    assert (final.state, final.attempts, final.error) == ("confirmed", 2, None)
+
+
+def test_mark_confirmed_reconciled_keeps_known_remote_id(store: Store) -> None:
+    store.plan_effect("fd", "1", "k", "create_task", {"subject": "s"})
+    store.mark_sent(["k"])
+    store.mark_confirmed("k", "task-1", reconciled=False)
+    store.mark_confirmed("k", None, reconciled=True)
+    entry = store.get_effect("k")
+    assert entry is not None
+    assert (entry.remote_id, entry.reconciled) == ("task-1", True)
+
+
+def test_unknown_keys(store: Store) -> None:
+    assert store.get_effect("nope") is None
+    with pytest.raises(KeyError):
+        store.mark_confirmed("nope", None, reconciled=False)
+    with pytest.raises(KeyError):
+        store.mark_failed("nope", "x")
+    store.mark_sent(["nope"])  # nothing to do, no error
+    store.mark_sent([])
+    assert store.effects_for([]) == {}
+
+
+def test_effects_for_returns_existing_keys(store: Store) -> None:
+    for key in ("a", "b", "c"):
+        store.plan_effect("fd", "1", key, "route", {"key": key})
+    found = store.effects_for(["a", "c", "missing"])
+    assert sorted(found) == ["a", "c"]
+    assert found["c"].payload == {"key": "c"}
+    assert isinstance(found["a"], JournalEntry)
+
+
+def test_unfinished_lists_planned_and_sent_oldest_first(clocked: Store, clock: FakeClock) -> None:
+    for key in ("k3-planned", "k1-sent", "k2-confirmed", "k4-failed", "k0-planned"):
+        clocked.plan_effect("fd", "1", key, "add_note", {})
+        clock.advance(seconds=1)
+    clocked.plan_effect("sf", "1", "other-connector", "add_note", {})
+    clocked.mark_sent(["k1-sent", "k2-confirmed", "k4-failed"])
+    clocked.mark_confirmed("k2-confirmed", None, reconciled=False)
+    clocked.mark_failed("k4-failed", "boom")
+    assert [e.key for e in clocked.unfinished("fd")] == ["k3-planned", "k1-sent", "k0-planned"]
+    assert [e.state for e in clocked.unfinished("fd")] == ["planned", "sent", "planned"]
+    assert [e.key for e in clocked.unfinished("sf")] == ["other-connector"]
+    assert clocked.unfinished("mv") == []
+
+
+def test_journal_for_ticket(clocked: Store, clock: FakeClock) -> None:
+    clocked.plan_effect("fd", "1", "b", "route", {})
+    clock.advance(seconds=1)
+    clocked.plan_effect("fd", "1", "a", "add_note", {})
+    clocked.plan_effect("fd", "2", "c", "add_note", {})
+    clocked.plan_effect("sf", "1", "d", "add_note", {})
+    assert [e.key for e in clocked.journal_for_ticket("fd", "1")] == ["b", "a"]
+    assert [e.key for e in clocked.all_effects("fd")] == ["b", "a", "c"]  # ties: by key
+    assert len(clocked.all_effects()) == 4
+
+
+# ---------------------------------------------------------------------------------------
+# failures and dead letters
+# ---------------------------------------------------------------------------------------
+
+
+def test_record_failure_counts_and_clears(store: Store) -> None:
+    assert [store.record_failure("fd", "1", "v1", f"e{i}") for i in range(3)] == [1, 2, 3]
+    assert store.record_failure("fd", "2", "v1", "e") == 1
+    assert store.record_failure("sf", "1", "v1", "e") == 1
+    store.clear_failures("fd", "1")
+    assert store.record_failure("fd", "1", "v2", "e") == 1
+    store.clear_failures("fd", "nobody")  # no-op
+
+
+def test_record_failure_is_atomic(store: Store) -> None:
+    counts = in_threads(lambda i: store.record_failure("fd", "1", "v", f"e{i}"))
+    assert sorted(counts) == list(range(1, THREADS + 1))
+
+
+def test_long_errors_are_cut(store: Store) -> None:
+    store.plan_effect("fd", "1", "k", "add_note", {})
+    store.mark_failed("k", "x" * 10_000)
+    entry = store.get_effect("k")
+    assert entry is not None
+    assert entry.error is not None
+    assert len(entry.error) <= 2000
+
+
+def test_quarantine_and_release_cycle(store: Store) -> None:
+    for _ in range(3):
+        attempts = store.record_failure("fd", "1", "v1", "500")
+    first = store.quarantine("fd", "1", "v1", "500", attempts)
+    assert store.is_quarantined("fd", "1")
+    assert not store.is_quarantined("fd", "2")
+    assert not store.is_quarantined("sf", "1")
+
+    # quarantining again updates the one active row
+    assert store.quarantine("fd", "1", "v2", "502", 4) == first
+    [letter] = store.dead_letters()
+    assert isinstance(letter, DeadLetter)
+    assert (letter.id, letter.version, letter.error, letter.attempts) == (first, "v2", "502", 4)
+    assert letter.retried_at is None
+    assert_aware_utc(letter.created_at)
+
+    [released] = store.release(first)
+    assert released.id == first
+    assert_aware_utc(released.retried_at)
+    assert not store.is_quarantined("fd", "1")
+    assert store.dead_letters() == []
+    assert [d.id for d in store.dead_letters(include_retried=True)] == [first]
+    assert store.record_failure("fd", "1", "v2", "500") == 1  # fresh attempts
+    assert store.release(first) == []  # no longer active
+
+    second = store.quarantine("fd", "1", "v3", "500", 5)
+    assert second != first
+    assert [d.id for d in store.dead_letters("fd", include_retried=True)] == [first, second]
+
+
+def test_release_all_or_per_connector(store: Store) -> None:
+    ids = {
+        (c, t): store.quarantine(c, t, "v", "e", 5)
+        for c, t in [("fd", "1"), ("fd", "2"), ("sf", "1")]
+    }
+    assert {d.ticket_id for d in store.dead_letters("fd")} == {"1", "2"}
+    released = store.release(connector="fd")
+    assert sorted(d.id for d in released) == sorted([ids["fd", "1"], ids["fd", "2"]])
+    assert [d.connector for d in store.dead_letters()] == ["sf"]
+    assert store.release(ids["sf", "1"], connector="fd") == []  # id of another connector
+    assert [d.id for d in store.release()] == [ids["sf", "1"]]
+    assert store.dead_letters() == []
+
+
+def test_release_clears_failures_of_released_tickets_only(store: Store) -> None:
+    store.record_failure("fd", "1", "v", "e")
+    store.record_failure("fd", "2", "v", "e")
+    letter = store.quarantine("fd", "1", "v", "e", 1)
+    store.release(letter)
+    assert store.record_failure("fd", "1", "v", "e") == 1
+    assert store.record_failure("fd", "2", "v", "e") == 2
+
+
+# ---------------------------------------------------------------------------------------
+# audit
+# ---------------------------------------------------------------------------------------
+
+
+def test_audit_trail_newest_first_with_json_round_trip(store: Store) -> None:
+    actions: list[dict[str, Any]] = [
+        {"kind": "add_note", "text": "Faltam: CPF (dígito inválido) — ação", "purpose": "missing"},
+        {"kind": "create_task", "due": "2026-11-21T12:00:00+00:00", "owner": None, "n": [1, 2.5]},
     ]
-    assert rows[1].actions == [{"kind": "add_note", "text": "Faltando"}]
-    assert store.audit_trail(ticket_id="1")[0].request_type == "Voucher"
+    store.record_decision("fd", "1", "v1", "Voucher", "incomplete", actions, T0)
+    store.record_decision("fd", "1", "v2", None, "no_rule", [], T0 + timedelta(hours=2))
+    store.record_decision("fd", "2", "v1", "EPS", "complete", [], T0 + timedelta(hours=1))
+    store.record_decision("sf", "1", "v1", "X", "complete", [], T0 + timedelta(hours=3), True)
+
+    trail = store.audit_trail()
+    assert [(r.connector, r.ticket_id, r.version) for r in trail] == [
+        ("sf", "1", "v1"),
+        ("fd", "1", "v2"),
+        ("fd", "2", "v1"),
+        ("fd", "1", "v1"),
+    ]
+    oldest = trail[-1]
+    assert isinstance(oldest, AuditRow)
+    assert oldest.actions == actions
+    assert (oldest.request_type, oldest.outcome, oldest.dry_run) == ("Voucher", "incomplete", False)
+    assert oldest.decided_at == T0
+    assert trail[0].dry_run is True
+    assert trail[1].request_type is None
+    assert [r.version for r in store.audit_trail("fd", "1")] == ["v2", "v1"]
+    assert [r.ticket_id for r in store.audit_trail(connector="fd")] == ["1", "2", "1"]
+    assert len(store.audit_trail(limit=2)) == 2
 
 
-def test_leases_are_exclusive_until_they_expire(store: Store) -> None:
-    assert store.acquire_lease("fd", "replica-a", timedelta(seconds=30), T0)
-    assert not store.acquire_lease("fd", "replica-b", timedelta(seconds=30), T0)
-    assert store.acquire_lease("fd", "replica-a", timedelta(seconds=30), T0)  # renew
-    later = T0 + timedelta(seconds=31)
-    assert store.acquire_lease("fd", "replica-b", timedelta(seconds=30), later)
-    store.release_lease("fd", "replica-b")
-    assert store.acquire_lease("fd", "replica-a", timedelta(seconds=30), later)
+def test_audit_refuses_comment_bodies(store: Store) -> None:
+    with pytest.raises(ValueError, match="comments"):
+        store.record_decision("fd", "1", "v", "X", "ok", [{"comments": ["secret"]}], T0)
+    assert store.audit_trail() == []
 
 
-def _crash_inside_a_transaction(store: Store) -> None:
+# ---------------------------------------------------------------------------------------
+# leases
+# ---------------------------------------------------------------------------------------
+
+
+def test_lease_exclusivity_renewal_and_expiry(store: Store) -> None:
+    ttl = timedelta(seconds=30)
+    assert store.acquire_lease("fd", "a", ttl, T0)
+    assert not store.acquire_lease("fd", "b", ttl, T0 + timedelta(seconds=10))
+    assert store.acquire_lease("fd", "a", ttl, T0 + timedelta(seconds=20))  # renew to T0+50s
+    assert not store.acquire_lease("fd", "b", ttl, T0 + timedelta(seconds=49))
+    assert store.acquire_lease("sf", "b", ttl, T0)  # leases are per connector
+    assert store.acquire_lease("fd", "b", ttl, T0 + timedelta(seconds=50))  # expired
+    assert not store.acquire_lease("fd", "a", ttl, T0 + timedelta(seconds=51))
+
+
+def test_release_lease(store: Store) -> None:
+    ttl = timedelta(minutes=5)
+    assert store.acquire_lease("fd", "a", ttl, T0)
+    assert not store.release_lease("fd", "b")  # not b's to release
+    assert not store.acquire_lease("fd", "b", ttl, T0)
+    assert store.release_lease("fd", "a")
+    assert store.acquire_lease("fd", "b", ttl, T0)
+
+
+def test_lease_race_has_one_winner(store: Store) -> None:
+    won = in_threads(lambda i: store.acquire_lease("fd", f"r{i}", timedelta(seconds=30), T0))
+    assert won.count(True) == 1
+
+
+# ---------------------------------------------------------------------------------------
+# transactions
+# ---------------------------------------------------------------------------------------
+
+
+def test_transaction_commits_together(store: Store) -> None:
     with store.transaction() as tx:
-        tx.mark_processed("fd", "9", "v1", "complete")
-        tx.advance_cursor("fd", T0)
-        raise RuntimeError("crash inside the transaction")
+        tx.mark_processed("fd", "1", "v1", "complete")
+        tx.clear_failures("fd", "1")
+        assert tx.advance_cursor("fd", T0) == T0
+        assert tx.processed_version("fd", "1") == "v1"  # reads see the open transaction
+    assert store.processed_version("fd", "1") == "v1"
+    assert store.get_cursor("fd") == T0
 
 
-def test_transaction_groups_operations(store: Store) -> None:
-    with pytest.raises(RuntimeError):
-        _crash_inside_a_transaction(store)
-    assert store.processed_version("fd", "9") is None
-    assert store.get_cursor("fd") is None
+def test_transaction_rolls_back_on_error(store: Store) -> None:
+    store.advance_cursor("fd", T0)
+
+    def crash_between_two_writes() -> None:
+        with store.transaction() as tx:
+            tx.mark_processed("fd", "1", "v1", "complete")
+            tx.advance_cursor("fd", T0 + timedelta(hours=1))
+            raise RuntimeError("crash")
+
+    with pytest.raises(RuntimeError, match="crash"):
+        crash_between_two_writes()
+    assert store.processed_version("fd", "1") is None
+    assert store.get_cursor("fd") == T0
 
 
-def test_reopening_migrates_once(store_url: str, open_store: Callable[[], Store]) -> None:
-    stores = []
-    threads = [threading.Thread(target=lambda: stores.append(open_store())) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(stores) == 3
-    stores[0].advance_cursor("fd", T0)
+def test_transaction_object_dies_with_its_block(store: Store) -> None:
+    with store.transaction() as tx:
+        pass
+    with pytest.raises(StoreError, match="ended"):
+        tx.get_cursor("fd")
+
+
+def test_transactions_from_threads(store: Store) -> None:
+    def work(i: int) -> None:
+        with store.transaction() as tx:
+            tx.mark_processed("fd", str(i), "v", "ok")
+            tx.advance_cursor("fd", T0 + timedelta(seconds=i))
+
+    in_threads(work)
+    assert store.get_cursor("fd") == T0 + timedelta(seconds=THREADS - 1)
+    assert all(store.processed_version("fd", str(i)) == "v" for i in range(THREADS))
+
+
+# ---------------------------------------------------------------------------------------
+# schema
+# ---------------------------------------------------------------------------------------
+
+
+def test_reopen_is_a_no_op(store_url: str) -> None:
+    with Store(store_url) as first:
+        assert first.applied_migrations == tuple(range(1, SCHEMA_VERSION + 1))
+        first.advance_cursor("fd", T0)
     with Store(store_url) as again:
+        assert again.applied_migrations == ()
+        assert again.schema_version == SCHEMA_VERSION
         assert again.get_cursor("fd") == T0
 
 
-def test_password_never_shown() -> None:
-    url = "postgresql+psycopg://sync:s3cr3t-pw@127.0.0.1:1/nothing"
-    assert "s3cr3t-pw" not in masked_url(url)
-    with pytest.raises(ConfigError) as caught:
+def test_concurrent_opens_migrate_once(store_url: str) -> None:
+    stores = in_threads(lambda i: Store(store_url), n=4)
+    try:
+        applied = [s.applied_migrations for s in stores]
+        assert sorted(applied) == [(), (), (), tuple(range(1, SCHEMA_VERSION + 1))]
+        assert all(s.schema_version == SCHEMA_VERSION for s in stores)
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_concurrent_processes_migrate_once(store_url: str) -> None:
+    code = (
+        "import sys; from sync.store import Store\n"
+        "with Store(sys.argv[1]) as s: print(len(s.applied_migrations), s.schema_version)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, store_url],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in outputs]
+    assert sorted(out.split()[0] for out, _ in outputs) == ["0", "0", str(SCHEMA_VERSION)]
+    assert {out.split()[1] for out, _ in outputs} == {str(SCHEMA_VERSION)}
+
+
+def test_a_new_migration_step_runs_once(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Store(store_url):
+        pass
+    calls: list[int] = []
+
+    def v2(conn: Connection) -> None:
+        calls.append(2)
+        Table("v2_extra", MetaData(), Column("id", Integer, primary_key=True)).create(conn)
+
+    monkeypatch.setattr(store_module, "MIGRATIONS", (*store_module.MIGRATIONS, v2))
+    with Store(store_url) as upgraded:
+        assert upgraded.applied_migrations == (SCHEMA_VERSION + 1,)
+        assert upgraded.schema_version == SCHEMA_VERSION + 1
+    with Store(store_url) as again:
+        assert again.applied_migrations == ()
+    assert calls == [2]
+
+
+def test_newer_schema_is_refused(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "MIGRATIONS", (*store_module.MIGRATIONS, lambda c: None))
+    with Store(store_url):
+        pass
+    monkeypatch.undo()
+    with pytest.raises(StoreError, match="newer than"):
+        Store(store_url)
+
+
+def test_database_matches_the_declared_tables(store_url: str) -> None:
+    with Store(store_url):
+        pass
+    engine = create_engine(store_url, poolclass=NullPool)
+    try:
+        inspector = inspect(engine)
+        for table in METADATA.sorted_tables:
+            columns = {c["name"] for c in inspector.get_columns(table.name)}
+            assert columns == set(table.columns.keys()), table.name
+        indexes = {i["name"]: i for i in inspector.get_indexes("dead_letters")}
+        assert indexes["ux_dead_letters_active"]["unique"]
+    finally:
+        engine.dispose()
+
+
+# ---------------------------------------------------------------------------------------
+# datetimes
+# ---------------------------------------------------------------------------------------
+
+
+def test_every_datetime_comes_back_aware_utc(store: Store) -> None:
+    brt = timezone(timedelta(hours=-3))
+    store.advance_cursor("fd", datetime(2026, 11, 20, 10, 0, tzinfo=brt))
+    store.plan_effect("fd", "1", "k", "add_note", {})
+    store.mark_sent(["k"])
+    store.quarantine("fd", "1", "v", "e", 3)
+    store.release()
+    store.record_decision("fd", "1", "v", "X", "ok", [], datetime(2026, 11, 20, 10, tzinfo=brt))
+    values: list[datetime] = [store.get_cursor("fd")]  # type: ignore[list-item]
+    for row in [
+        *store.all_effects(),
+        *store.dead_letters(include_retried=True),
+        *store.audit_trail(),
+    ]:
+        values.extend(datetimes_of(row))
+    assert len(values) == 6
+    assert_aware_utc(*values)
+    assert store.get_cursor("fd") == datetime(2026, 11, 20, 13, 0, tzinfo=UTC)
+
+
+def test_naive_datetimes_are_refused(store: Store) -> None:
+    naive = datetime(2026, 11, 20, 13, 0)
+    with pytest.raises(ValueError, match="naive"):
+        store.advance_cursor("fd", naive)
+    with pytest.raises(ValueError, match="naive"):
+        store.acquire_lease("fd", "a", timedelta(seconds=1), naive)
+    with pytest.raises(ValueError, match="naive"):
+        store.record_decision("fd", "1", "v", "X", "ok", [], naive)
+    assert store.get_cursor("fd") is None
+
+
+# ---------------------------------------------------------------------------------------
+# URLs, secrets, lifecycle
+# ---------------------------------------------------------------------------------------
+
+
+def test_repr_masks_the_password(store_url: str) -> None:
+    password = make_url(store_url).password
+    with Store(store_url) as opened, opened.transaction() as tx:
+        texts = [repr(opened), str(opened), opened.masked_url, repr(tx)]
+    for text in texts:
+        assert make_url(store_url).get_backend_name() in text
+        if password:
+            assert str(password) not in text
+            assert "***" in text
+
+
+def test_connection_refused_error_hides_password() -> None:
+    url = "postgresql+psycopg://helpdesk:s3cr3t-pw@127.0.0.1:1/state?connect_timeout=5"
+    with pytest.raises(StoreError) as caught:
+        Store(url)
+    message = str(caught.value)
+    assert isinstance(caught.value, HelpdeskSyncError)
+    assert "s3cr3t-pw" not in message
+    assert "helpdesk:***@127.0.0.1:1/state" in message
+    assert "cannot open state store" in message
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
+
+
+def test_password_query_parameter_is_masked_too() -> None:
+    url = "postgresql+psycopg://helpdesk@127.0.0.1:1/state?password=s3cr3t-pw&connect_timeout=5"
+    with pytest.raises(StoreError) as caught:
         Store(url)
     assert "s3cr3t-pw" not in str(caught.value)
-    assert "***" in str(caught.value)
+    assert "password=***" in str(caught.value)
 
 
-def test_sqlite_creates_parent_directories(tmp_path: object) -> None:
-    from pathlib import Path
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://helpdesk:s3cr3t-pw@host:notaport/state",
+        "not a url with s3cr3t-pw",
+        "mysql://helpdesk:s3cr3t-pw@host/state",
+    ],
+)
+def test_bad_urls_never_echo_the_password(url: str) -> None:
+    with pytest.raises(StoreError) as caught:
+        Store(url)
+    assert "s3cr3t-pw" not in str(caught.value)
+    assert caught.value.__cause__ is None
 
-    target = Path(str(tmp_path)) / "deep" / "er" / "state.sqlite"
-    with Store(f"sqlite:///{target}") as opened:
+
+def test_sqlite_file_setup(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "state.db"
+    with Store(f"sqlite:///{path}") as opened:
         opened.advance_cursor("fd", T0)
-    assert target.exists()
+        assert str(opened) == f"Store(sqlite:///{path})"
+    assert path.exists()
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()
+
+
+def test_sqlite_in_memory_is_shared_across_threads() -> None:
+    with Store("sqlite://") as memory:
+        in_threads(lambda i: memory.advance_cursor("fd", T0 + timedelta(seconds=i)))
+        assert memory.get_cursor("fd") == T0 + timedelta(seconds=THREADS - 1)
+
+
+def test_closed_store_refuses_work(tmp_path: Path) -> None:
+    opened = Store(f"sqlite:///{tmp_path / 's.db'}")
+    opened.close()
+    opened.close()  # idempotent
+    with pytest.raises(StoreError, match="closed"):
+        opened.get_cursor("fd")
