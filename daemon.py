@@ -298,7 +298,11 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     cursor_name = f"backfill:{args.since.isoformat()}:{until.isoformat()}"
     try:
         result = engine.run_pass(
-            since=args.since, until=until, cursor_name=cursor_name, reporter=progress
+            since=args.since,
+            until=until,
+            cursor_name=cursor_name,
+            reporter=progress,
+            keep_reports=args.format == "json",
         )
     except AuthError as exc:
         print(f"error: {exc}", file=sys.stderr)

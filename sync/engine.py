@@ -121,6 +121,7 @@ class Engine:
         self.max_attempts = max_attempts
         self.dry_run = dry_run
         self.stop = stop or threading.Event()
+        self._keep = True
         scope = scope or ScopeSettings()
         self._groups = frozenset(fold(g) for g in scope.groups)
         self._types = frozenset(fold(t) for t in scope.request_types)
@@ -136,6 +137,7 @@ class Engine:
         until: datetime | None = None,
         cursor_name: str = "poll",
         reporter: Reporter | None = None,
+        keep_reports: bool = True,
     ) -> PassResult:
         """Process every ticket changed since the cursor (or ``since``), then return counts.
 
@@ -144,6 +146,7 @@ class Engine:
         """
         reporter = reporter or _NullReporter()
         result = PassResult(connector=self.name)
+        self._keep = keep_reports  # a long backfill keeps counts only: memory stays flat
         stored = self.store.get_cursor(self.name, cursor_name)
         if stored is not None:
             start = stored - self.overlap
@@ -205,13 +208,15 @@ class Engine:
         result.decided += 1
         result.applied += report.applied
         result.reconciled += report.reconciled
-        result.tickets.append(report)
+        if self._keep:
+            result.tickets.append(report)
         reporter.ticket_done(report)
         return True
 
     def _failed(self, ref: TicketRef, error: str, result: PassResult, reporter: Reporter) -> bool:
         report = TicketReport(ref.id, ref.version, "error", None, error=error)
-        result.tickets.append(report)
+        if self._keep:
+            result.tickets.append(report)
         reporter.ticket_done(report)
         if self.dry_run:
             result.failed += 1
