@@ -1382,6 +1382,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     timeout_delay: float = 5.0
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that vanished mid-request (killed, timed out) is normal here, not news."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 @dataclass(slots=True)
 class RunningServer:

@@ -79,6 +79,8 @@ class Decision:
     invalid: tuple[Invalid, ...] = ()
     checked: tuple[str, ...] = ()
     actions: tuple[Action, ...] = ()
+    satisfied: tuple[Action, ...] = ()
+    """Actions the SOP asks for that the ticket already shows (not repeated)."""
     rules: tuple[str, ...] = ()
     suggestions: tuple[str, ...] = ()
     explanation: tuple[str, ...] = ()
@@ -105,6 +107,7 @@ class Decision:
             ],
             "checked": list(self.checked),
             "actions": [a.to_dict() for a in self.actions],
+            "already_in_effect": [a.to_dict() for a in self.satisfied],
             "rules": list(self.rules),
             "suggestions": list(self.suggestions),
             "explanation": list(self.explanation),
@@ -793,40 +796,46 @@ def _make(mapping: CompiledMapping, item: ActionSpec, env: _Env) -> Action | Non
     return None
 
 
-def _drop_redundant(ticket: Ticket, actions: list[Action]) -> tuple[list[Action], list[str]]:
-    """Remove routes/statuses the ticket already has, so a handled ticket asks for nothing."""
+def _same_name(wanted: str | None, current: str | None) -> bool:
+    return wanted is None or (current is not None and fold(wanted) == fold(current))
+
+
+def _in_effect(ticket: Ticket, action: Action) -> bool:
+    """True when the ticket already shows what the action would set."""
+    if isinstance(action, Route):
+        # queue (Salesforce) and group (Freshdesk) are both the ticket's ``queue``; a team
+        # cannot be read back from the ticket, so a team route is never assumed in effect.
+        return (
+            action.team is None
+            and bool(action.queue or action.group or action.owner)
+            and _same_name(action.queue, ticket.queue)
+            and _same_name(action.group, ticket.queue)
+            and _same_name(action.owner, ticket.owner)
+        )
+    if isinstance(action, SetStatus):
+        return bool(ticket.status) and fold(ticket.status or "") == fold(action.status)
+    return False
+
+
+def _drop_redundant(
+    ticket: Ticket, actions: list[Action]
+) -> tuple[list[Action], list[Action], list[str]]:
+    """Split off routes/statuses the ticket already has: a handled ticket asks for nothing."""
     kept: list[Action] = []
-    dropped: list[str] = []
+    satisfied: list[Action] = []
+    notes: list[str] = []
     for action in actions:
-        if isinstance(action, Route):
-            wanted = {"queue": action.queue, "owner": action.owner}
-            same = (
-                all(
-                    value is None
-                    or (
-                        getattr(ticket, key) is not None
-                        and fold(value) == fold(getattr(ticket, key))
-                    )
-                    for key, value in wanted.items()
-                )
-                and action.group is None
-                and action.team is None
-                and (action.queue or action.owner)
+        if _in_effect(ticket, action):
+            satisfied.append(action)
+            what = (
+                f"route to '{action.target}'"
+                if isinstance(action, Route)
+                else (f"status '{getattr(action, 'status', '')}'")
             )
-            if same:
-                dropped.append(f"route to '{action.target}' skipped: already there")
-                continue
-        if (
-            isinstance(action, SetStatus)
-            and ticket.status
-            and fold(ticket.status) == fold(action.status)
-        ):
-            dropped.append(f"status '{action.status}' skipped: already set")
-            continue
-        if action in kept:
-            continue
-        kept.append(action)
-    return kept, dropped
+            notes.append(f"{what} skipped: already in effect")
+        elif action not in kept:
+            kept.append(action)
+    return kept, satisfied, notes
 
 
 def _suggest(
@@ -865,7 +874,7 @@ def _finish(
     suggestions: tuple[str, ...],
     explanation: list[str],
 ) -> Decision:
-    kept, dropped = _drop_redundant(ticket, actions)
+    kept, satisfied, dropped = _drop_redundant(ticket, actions)
     for i, item in enumerate(invalid):
         if not item.sop:
             invalid[i] = Invalid(
@@ -882,6 +891,7 @@ def _finish(
         invalid=tuple(invalid),
         checked=tuple(checked),
         actions=tuple(kept),
+        satisfied=tuple(satisfied),
         rules=tuple(rules),
         suggestions=suggestions,
         explanation=(*explanation, *dropped),

@@ -283,6 +283,7 @@ class Engine:
             [a.to_dict() for a in decision.actions],
             now,
         )
+        self._settle_leftovers(ref, decision, effects, report)
         pending = self._pending(loaded, effects, report)
         report.planned = [e.action.kind for e in pending]
         if pending:
@@ -291,6 +292,28 @@ class Engine:
             tx.mark_processed(self.name, ref.id, ref.version, decision.outcome)
             tx.clear_failures(self.name, ref.id)
         return report
+
+    def _settle_leftovers(
+        self, ref: TicketRef, decision: Decision, effects: list[Effect], report: TicketReport
+    ) -> None:
+        """Close journal rows of this ticket that the current decision no longer writes.
+
+        A ``sent`` route or status whose write did land before a crash is now in effect on
+        the ticket, so the decision lists it as already satisfied: confirm it. Anything else
+        left planned/sent belongs to an older decision (the agent changed the comment).
+        """
+        wanted = {e.key for e in effects}
+        satisfied = {effect_key(self.name, ref.id, a) for a in decision.satisfied}
+        for entry in self.store.journal_for_ticket(self.name, ref.id):
+            if entry.state not in ("planned", "sent") or entry.key in wanted:
+                continue
+            if entry.key in satisfied:
+                self.store.mark_confirmed(entry.key, None, reconciled=True)
+                report.reconciled += 1
+            else:
+                self.store.mark_failed(
+                    entry.key, "superseded: the current decision no longer asks for this effect"
+                )
 
     def _in_scope(self, loaded: Loaded, decision: Decision) -> bool:
         """Configured scope: only tickets of these groups/queues and request types."""

@@ -1248,8 +1248,8 @@ def test_already_escalated_backoffice_case_gets_no_route_or_status_again() -> No
     assert d.outcome == "complete"
     assert "route" not in kinds(d)
     assert "set_status" not in kinds(d)
-    assert "route to 'Backoffice EPS' skipped: already there" in d.explanation
-    assert "status 'Escalado' skipped: already set" in d.explanation
+    assert "route to 'Backoffice EPS' skipped: already in effect" in d.explanation
+    assert "status 'Escalado' skipped: already in effect" in d.explanation
 
 
 def test_already_escalated_supervisor_case_folded_names_get_no_route_or_status() -> None:
