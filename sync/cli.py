@@ -118,6 +118,9 @@ def format_decision(decision: Decision, number: str) -> str:
     lines.append("Actions:" if decision.actions else "Actions: none")
     for index, action in enumerate(decision.actions, 1):
         lines.extend(_format_action(index, action))
+    if decision.timers:
+        lines.append("Timers started (act by themselves when due, if still needed):")
+        lines.extend(f"  - {t.id}: due {t.due.isoformat()} [{t.sop}]" for t in decision.timers)
     if decision.suggestions:
         lines.append("Suggested types (not applied): " + ", ".join(decision.suggestions))
     if decision.explanation:

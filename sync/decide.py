@@ -15,7 +15,7 @@ from __future__ import annotations
 import fnmatch
 import mimetypes
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -36,7 +36,15 @@ from .actions import (
 from .comment_parser import Checklist, FieldValue, extract_checklists, extract_fields
 from .effects import carries_marker
 from .mapping_loader import TYPE_KEY, CompiledMapping, CompiledType, type_key
-from .mapping_schema import ActionSpec, AttachmentSpec, ChecklistSpec, Condition, DueSpec, RuleSpec
+from .mapping_schema import (
+    ActionSpec,
+    AttachmentSpec,
+    ChecklistSpec,
+    Condition,
+    DueSpec,
+    RuleSpec,
+    TimerSpec,
+)
 from .masking import SENSITIVE_VALIDATORS, mask_value
 from .model import Comment, Context, RelatedTicket, Ticket
 from .templates import render
@@ -65,6 +73,33 @@ class Invalid:
 
 
 @dataclass(frozen=True, slots=True)
+class TimerStart:
+    """An SOP deadline a decision starts: it fires at ``due`` if its condition still holds."""
+
+    id: str
+    due: datetime
+    request_type: str
+    sop: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "due": self.due.isoformat(),
+            "request_type": self.request_type,
+            "sop": self.sop,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TimerVerdict:
+    """What a due timer does on the ticket as it is now."""
+
+    fire: bool
+    reason: str
+    actions: tuple[Action, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """What must happen to one ticket, and why."""
 
@@ -81,6 +116,8 @@ class Decision:
     actions: tuple[Action, ...] = ()
     satisfied: tuple[Action, ...] = ()
     """Actions the SOP asks for that the ticket already shows (not repeated)."""
+    timers: tuple[TimerStart, ...] = ()
+    """SOP deadlines this decision starts (they act later, by themselves)."""
     rules: tuple[str, ...] = ()
     suggestions: tuple[str, ...] = ()
     explanation: tuple[str, ...] = ()
@@ -108,6 +145,7 @@ class Decision:
             "checked": list(self.checked),
             "actions": [a.to_dict() for a in self.actions],
             "already_in_effect": [a.to_dict() for a in self.satisfied],
+            "timers": [t.to_dict() for t in self.timers],
             "rules": list(self.rules),
             "suggestions": list(self.suggestions),
             "explanation": list(self.explanation),
@@ -151,8 +189,23 @@ class _Env:
     roots: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
-def decide(mapping: CompiledMapping, ticket: Ticket, context: Context, now: datetime) -> Decision:
-    """Decide what the SOP requires for ``ticket``; deterministic in its arguments."""
+@dataclass(slots=True)
+class _Prepared:
+    """A ticket read for the rules: parsed comments, type, validated values."""
+
+    env: _Env
+    checklists: list[Checklist]
+    type_name: str | None
+    type_source: str | None
+    ctype: CompiledType | None
+    checked: list[str]
+    invalid: list[Invalid]
+    internal: tuple[Comment, ...]
+
+
+def _prepare(
+    mapping: CompiledMapping, ticket: Ticket, context: Context, now: datetime
+) -> _Prepared:
     # helpdesk-sync's own notes carry a marker: they are not agent input.
     internal = tuple(c for c in ticket.comments if c.internal and not carries_marker(c.body))
     raw = extract_fields(internal, mapping.labels)
@@ -169,13 +222,22 @@ def decide(mapping: CompiledMapping, ticket: Ticket, context: Context, now: date
         anchor=max((c.created_at for c in internal), default=ticket.updated_at),
         now=now,
     )
-    explanation: list[str] = []
-    if type_source:
-        explanation.append(type_source)
     field_keys = ctype.field_keys if ctype else _preflight_keys(mapping)
     field_keys = sorted(field_keys, key=mapping.field_order.__getitem__)
     local_now = now.astimezone(mapping.calendar.zone)
     checked, invalid = _validate_present(mapping, field_keys, raw, ticket, env, local_now)
+    return _Prepared(env, checklists, type_name, type_source, ctype, checked, invalid, internal)
+
+
+def decide(mapping: CompiledMapping, ticket: Ticket, context: Context, now: datetime) -> Decision:
+    """Decide what the SOP requires for ``ticket``; deterministic in its arguments."""
+    prepared = _prepare(mapping, ticket, context, now)
+    env, checklists, ctype = prepared.env, prepared.checklists, prepared.ctype
+    type_name, checked, invalid = prepared.type_name, prepared.checked, prepared.invalid
+    internal, raw = prepared.internal, env.raw
+    explanation: list[str] = []
+    if prepared.type_source:
+        explanation.append(prepared.type_source)
 
     missing: list[Missing] = []
     actions: list[Action] = []
@@ -285,11 +347,13 @@ def decide(mapping: CompiledMapping, ticket: Ticket, context: Context, now: date
         checked=checked,
     )
     complete = not missing and not invalid
+    timers: list[TimerStart] = []
     if complete:
         actions.extend(pending)
         if stopped is None:
             actions.extend(_build(mapping, spec.actions, env, missing, invalid, checked, ctype))
         outcome = "complete" if stopped is None else "handled_by_rule"
+        timers = _timers_started(mapping, ctype, rules_hit, stopped, env)
     else:
         on_incomplete = (
             spec.on_incomplete
@@ -314,7 +378,76 @@ def decide(mapping: CompiledMapping, ticket: Ticket, context: Context, now: date
         rules_hit,
         (),
         explanation,
+        timers,
     )
+
+
+def _timer_specs(ctype: CompiledType, rule_ids: Iterable[str]) -> Iterator[TimerSpec]:
+    hit = set(rule_ids)
+    for rule in ctype.rules:
+        if rule.id in hit:
+            yield from rule.timers
+    yield from ctype.spec.timers
+
+
+def _timers_started(
+    mapping: CompiledMapping,
+    ctype: CompiledType,
+    rules_hit: list[str],
+    stopped: RuleSpec | None,
+    env: _Env,
+) -> list[TimerStart]:
+    """Timers of the matched rules (and of the type unless a rule stopped it)."""
+    started = []
+    for rule in ctype.rules:
+        if rule.id in rules_hit:
+            started.extend((rule, timer) for timer in rule.timers)
+    if stopped is None:
+        started.extend((None, timer) for timer in ctype.spec.timers)
+    out = []
+    for rule, timer in started:
+        due = _due(mapping, timer.due, env)
+        assert due is not None
+        sop = timer.sop or (rule.sop if rule is not None else None) or ctype.spec.sop
+        out.append(TimerStart(timer.id, due, ctype.spec.name, str(sop)))
+    return out
+
+
+def evaluate_timer(
+    mapping: CompiledMapping,
+    request_type: str,
+    timer_id: str,
+    ticket: Ticket,
+    context: Context,
+    now: datetime,
+) -> TimerVerdict:
+    """At a timer's due time: fire its actions, or say why it is cancelled. Pure."""
+    if ticket.status and fold(ticket.status) in {fold(s) for s in mapping.spec.closed_statuses}:
+        return TimerVerdict(False, f"ticket is {ticket.status}")
+    prepared = _prepare(mapping, ticket, context, now)
+    if prepared.type_name != request_type:
+        return TimerVerdict(False, f"recategorised as {prepared.type_name or 'no type'}")
+    ctype = prepared.ctype
+    assert ctype is not None
+    timer = next(
+        (t for t in _timer_specs(ctype, (r.id for r in ctype.rules)) if t.id == timer_id), None
+    )
+    if timer is None:
+        return TimerVerdict(False, f"timer '{timer_id}' no longer in mapping '{mapping.name}'")
+    env = prepared.env
+    if timer.while_ is not None and not _holds(timer.while_, env):
+        return TimerVerdict(False, "its condition no longer holds")
+    actions = _build(
+        mapping,
+        timer.actions,
+        env,
+        [],
+        [],
+        prepared.checked,
+        ctype,
+        sop=str(timer.sop) if timer.sop else None,
+    )
+    return TimerVerdict(True, "due", tuple(actions))
 
 
 def _uses_checklists(mapping: CompiledMapping) -> bool:
@@ -873,6 +1006,7 @@ def _finish(
     rules: list[str],
     suggestions: tuple[str, ...],
     explanation: list[str],
+    timers: list[TimerStart] | None = None,
 ) -> Decision:
     kept, satisfied, dropped = _drop_redundant(ticket, actions)
     for i, item in enumerate(invalid):
@@ -892,6 +1026,7 @@ def _finish(
         checked=tuple(checked),
         actions=tuple(kept),
         satisfied=tuple(satisfied),
+        timers=tuple(timers or ()),
         rules=tuple(rules),
         suggestions=suggestions,
         explanation=(*explanation, *dropped),

@@ -24,6 +24,7 @@ from .mapping_schema import (
     FieldSpec,
     MappingSpec,
     RuleSpec,
+    TimerSpec,
     TypeSpec,
 )
 from .templates import check_placeholders
@@ -251,6 +252,12 @@ class _Checker:
         self.check_attachments((*loc, "require_attachments"), tspec.require_attachments)
         self.check_rules((*loc, "rules"), tspec.rules)
         self.check_actions((*loc, "actions"), tspec.actions)
+        self.check_timers((*loc, "timers"), tspec.timers)
+        timer_ids = [t.id for t in tspec.timers] + [
+            t.id for r in (*self.spec.common, *tspec.rules) for t in r.timers
+        ]
+        for duplicate in sorted({i for i in timer_ids if timer_ids.count(i) > 1}):
+            self.add((*loc, "name"), f"timer id '{duplicate}' is used twice in this type")
         if tspec.on_incomplete is not None:
             self.check_actions((*loc, "on_incomplete"), tspec.on_incomplete)
         if len(tspec.at_least_one_of) == 1:
@@ -269,6 +276,13 @@ class _Checker:
             if rule.when is not None:
                 self.check_condition((*rloc, "when"), rule.when)
             self.check_actions((*rloc, "actions"), rule.actions)
+            self.check_timers((*rloc, "timers"), rule.timers)
+
+    def check_timers(self, loc: tuple[str | int, ...], timers: list[TimerSpec]) -> None:
+        for index, timer in enumerate(timers):
+            if timer.while_ is not None:
+                self.check_condition((*loc, index, "while"), timer.while_)
+            self.check_actions((*loc, index, "actions"), timer.actions)
 
     def check_condition(self, loc: tuple[str | int, ...], cond: Condition) -> None:
         if cond.field is not None:

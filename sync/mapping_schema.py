@@ -278,6 +278,23 @@ class ActionSpec(_Strict):
         return value
 
 
+class TimerSpec(_Strict):
+    """An SOP deadline that acts by itself: when ``due`` passes and ``while`` still holds
+    on the ticket as it is then, ``actions`` run once; otherwise the timer is cancelled.
+
+    Started when its rule (or type) acts on a complete comment; counted from the moment the
+    agent completed the comment, on the mapping's calendar.
+    """
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    sop: SopRef | None = None
+    due: DueSpec
+    while_: Condition | None = Field(default=None, alias="while")
+    actions: list[ActionSpec] = Field(min_length=1)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
 class RuleSpec(_Strict):
     """Requirements and actions that apply when ``when`` holds (always when omitted)."""
 
@@ -293,6 +310,8 @@ class RuleSpec(_Strict):
     """``always``: the actions fire even when the comment is incomplete (context rules)."""
     stop: bool = False
     """When this rule matches, later rules and the type's own actions are skipped."""
+    timers: list[TimerSpec] = Field(default_factory=list)
+    """Deadlines this rule starts when it acts."""
 
     @field_validator("at_least_one_of")
     @classmethod
@@ -331,6 +350,8 @@ class TypeSpec(_Strict):
     rules: list[RuleSpec] = Field(default_factory=list)
     actions: list[ActionSpec] = Field(default_factory=list)
     """Actions when the comment is complete (after the matching rules' actions)."""
+    timers: list[TimerSpec] = Field(default_factory=list)
+    """Deadlines the type starts when its comment is complete."""
     on_incomplete: list[ActionSpec] | None = None
     """Overrides the mapping's ``defaults.on_incomplete``."""
 
@@ -359,4 +380,6 @@ class MappingSpec(_Strict):
     """Rules checked on every ticket before its type (e.g. seed 002 Bloco 1)."""
     common: list[RuleSpec] = Field(default_factory=list)
     """Rules added to every mapped type."""
+    closed_statuses: list[str] = Field(default_factory=list)
+    """Statuses that end a ticket: its pending timers are cancelled, never fired."""
     types: list[TypeSpec] = Field(min_length=1)
