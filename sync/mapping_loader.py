@@ -253,11 +253,17 @@ class _Checker:
         self.check_rules((*loc, "rules"), tspec.rules)
         self.check_actions((*loc, "actions"), tspec.actions)
         self.check_timers((*loc, "timers"), tspec.timers)
-        timer_ids = [t.id for t in tspec.timers] + [
-            t.id for r in (*self.spec.common, *tspec.rules) for t in r.timers
-        ]
-        for duplicate in sorted({i for i in timer_ids if timer_ids.count(i) > 1}):
-            self.add((*loc, "name"), f"timer id '{duplicate}' is used twice in this type")
+        # One id, one timer: branches may share a timer (same definition), never reuse an id.
+        seen_timers: dict[str, TimerSpec] = {}
+        for timer in [
+            *tspec.timers,
+            *(t for r in (*self.spec.common, *tspec.rules) for t in r.timers),
+        ]:
+            if seen_timers.setdefault(timer.id, timer) != timer:
+                self.add(
+                    (*loc, "name"),
+                    f"timer id '{timer.id}' is used twice in this type with different definitions",
+                )
         if tspec.on_incomplete is not None:
             self.check_actions((*loc, "on_incomplete"), tspec.on_incomplete)
         if len(tspec.at_least_one_of) == 1:

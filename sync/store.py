@@ -311,6 +311,22 @@ leases = Table(
     Column("expires_at", UTCDateTime, nullable=False),
 )
 
+timers = Table(
+    "timers",
+    METADATA,
+    Column("connector", Text, primary_key=True),
+    Column("ticket_id", Text, primary_key=True),
+    Column("timer_id", Text, primary_key=True),
+    Column("request_type", Text, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("sop", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("reason", Text),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_timers_due", "connector", "state", "due_at"),
+)
+
 _V1_TABLES = (cursors, ticket_versions, journal, failures, dead_letters_table, audit, leases)
 
 
@@ -324,7 +340,12 @@ def _migrate_v1(conn: Connection) -> None:
     METADATA.create_all(conn, tables=list(_V1_TABLES))
 
 
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migrate_v1,)
+def _migrate_v2(conn: Connection) -> None:
+    """Version 2: SLA timers (``timers``)."""
+    METADATA.create_all(conn, tables=[timers])
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migrate_v1, _migrate_v2)
 """Schema steps in order; step ``i`` (0-based) upgrades to version ``i + 1``. Append only."""
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
@@ -333,6 +354,22 @@ SCHEMA_VERSION: Final = len(MIGRATIONS)
 # ---------------------------------------------------------------------------------------
 # rows
 # ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimerRow:
+    """One SLA timer: pending until it fires or is cancelled."""
+
+    connector: str
+    ticket_id: str
+    timer_id: str
+    request_type: str
+    due_at: datetime
+    sop: str
+    state: str
+    reason: str | None
+    started_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -863,6 +900,82 @@ class _Operations:
         )
         with self._write() as conn:
             return conn.execute(stmt).first() is not None
+
+    # ------------------------------------------------------------------ timers
+
+    def start_timer(
+        self,
+        connector: str,
+        ticket_id: str,
+        timer_id: str,
+        request_type: str,
+        due_at: datetime,
+        sop: str,
+    ) -> bool:
+        """Persist a started SLA timer; False when it already exists (started once, ever)."""
+        now = self._now()
+        stmt = (
+            self._insert(timers)
+            .values(
+                connector=connector,
+                ticket_id=ticket_id,
+                timer_id=timer_id,
+                request_type=request_type,
+                due_at=_utc(due_at),
+                sop=sop,
+                state="pending",
+                reason=None,
+                started_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(
+                index_elements=[timers.c.connector, timers.c.ticket_id, timers.c.timer_id]
+            )
+        )
+        with self._write() as conn:
+            return conn.execute(stmt).rowcount > 0
+
+    def due_timers(self, connector: str, now: datetime) -> list[TimerRow]:
+        """Pending timers of a connector whose due time has come, earliest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(timers)
+                .where(
+                    timers.c.connector == connector,
+                    timers.c.state == "pending",
+                    timers.c.due_at <= _utc(now),
+                )
+                .order_by(timers.c.due_at)
+            ).mappings()
+            return [TimerRow(**dict(r)) for r in rows]
+
+    def list_timers(
+        self, connector: str | None = None, *, state: str | None = "pending"
+    ) -> list[TimerRow]:
+        """Timers (pending by default), by due time."""
+        query = select(timers).order_by(timers.c.due_at)
+        if connector is not None:
+            query = query.where(timers.c.connector == connector)
+        if state is not None:
+            query = query.where(timers.c.state == state)
+        with self._read() as conn:
+            return [TimerRow(**dict(r)) for r in conn.execute(query).mappings()]
+
+    def finish_timer(
+        self, connector: str, ticket_id: str, timer_id: str, state: str, reason: str
+    ) -> None:
+        """Mark a pending timer ``fired`` or ``cancelled`` (never back to pending)."""
+        with self._write() as conn:
+            conn.execute(
+                update(timers)
+                .where(
+                    timers.c.connector == connector,
+                    timers.c.ticket_id == ticket_id,
+                    timers.c.timer_id == timer_id,
+                    timers.c.state == "pending",
+                )
+                .values(state=state, reason=reason, updated_at=self._now())
+            )
 
     def release_lease(self, connector: str, owner: str) -> bool:
         """Give the lease up if ``owner`` holds it; True when it did."""

@@ -158,4 +158,6 @@ def test_duplicate_timer_id_in_a_type_is_refused(tmp_path: Path) -> None:
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     with pytest.raises(MappingError) as caught:
         load_mapping_file(path)
-    assert "timer id 'credit_5d' is used twice in this type" in str(caught.value)
+    assert "timer id 'credit_5d' is used twice in this type with different definitions" in str(
+        caught.value
+    )
