@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--connector", help="only this connector")
     p.set_defaults(handler=cmd_dead_letters)
 
+    p = sub.add_parser("timers", help="list SLA timers (pending by default)")
+    _add_common(p)
+    p.add_argument("action", choices=("list",))
+    p.add_argument("--connector", help="only this connector")
+    p.add_argument("--all", action="store_true", help="also fired and cancelled timers")
+    p.set_defaults(handler=cmd_timers)
+
     p = sub.add_parser("demo", help="run the engine against a local Freshdesk sandbox")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--keep", type=Path, help="keep the demo state database at this path")
@@ -205,8 +212,25 @@ def _schedule(settings: Any, engines: dict[str, Any], stop: threading.Event, sto
         except Exception:  # a failing pass must not kill the scheduler; next run retries
             log.exception("pass failed", extra={"event": "pass.error", "connector": name})
 
+    def timer_job(name: str) -> None:
+        try:
+            engines[name].fire_timers()
+        except Exception:  # the next run retries; a failing check must not kill the scheduler
+            log.exception("timer check failed", extra={"event": "timers.error", "connector": name})
+
     for name in engines:
         conf = settings.connector(name)
+        # Timers get their own job so a quiet helpdesk (no changes to poll) still gets them.
+        scheduler.add_job(
+            timer_job,
+            "interval",
+            args=[name],
+            id=f"timers:{name}",
+            seconds=60,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=60,
+        )
         scheduler.add_job(
             job,
             "interval",
@@ -326,6 +350,8 @@ def _print_pass(result: Any, fmt: str) -> None:
         "reconciled": result.reconciled,
         "failed": result.failed,
         "quarantined": result.quarantined,
+        "timers_fired": result.timers_fired,
+        "timers_cancelled": result.timers_cancelled,
         "cursor": result.cursor.isoformat() if result.cursor else None,
     }
     if fmt == "json":
@@ -336,7 +362,8 @@ def _print_pass(result: Any, fmt: str) -> None:
         f"{result.connector}: seen {result.seen}, decided {result.decided}, "
         f"skipped {result.skipped}, effects applied {result.applied}, "
         f"reconciled {result.reconciled}, failed {result.failed}, "
-        f"quarantined {result.quarantined}; cursor {summary['cursor']}"
+        f"quarantined {result.quarantined}; timers fired {result.timers_fired}, "
+        f"cancelled {result.timers_cancelled}; cursor {summary['cursor']}"
     )
 
 
@@ -413,6 +440,35 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
         return EXIT_OK
     finally:
         store.close()
+
+
+def cmd_timers(args: argparse.Namespace) -> int:
+    """``timers list [--connector NAME] [--all]``: SLA timers with their due times."""
+    import json
+
+    runtime = _runtime(args)
+    if isinstance(runtime, int):
+        return runtime
+    settings, _ = runtime
+    store = _open_store(settings)
+    try:
+        rows = store.list_timers(args.connector, state=None if args.all else "pending")
+    finally:
+        store.close()
+    if args.format == "json":
+        print(json.dumps([asdict(r) for r in rows], default=str, ensure_ascii=False))
+        return EXIT_OK
+    if not rows:
+        print("no pending timers" if not args.all else "no timers")
+    for r in rows:
+        line = (
+            f"{r.connector} ticket {r.ticket_id} {r.timer_id}: due "
+            f"{r.due_at.isoformat()} ({r.state}) — {r.request_type} [{r.sop}]"
+        )
+        if r.reason and r.state != "pending":
+            line += f"; {r.reason}"
+        print(line)
+    return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -22,11 +22,20 @@ from sync.mapping_loader import load_mapping
 from sync.store import Store
 
 from .demo_data import DEMO_TICKETS
-from .freshdesk import FreshdeskConnector
+from .freshdesk import SAO_PAULO, FreshdeskConnector
 from .freshdesk_sandbox import DEFAULT_API_KEY, FreshdeskSandbox, Write
 
-GROUPS = ("SAC", "Distribuidores", "Financeiro", "NRP", "KA", "Trademaster", "Cashback", "Yalo",
-          "Compra Agora")
+GROUPS = (
+    "SAC",
+    "Distribuidores",
+    "Financeiro",
+    "NRP",
+    "KA",
+    "Trademaster",
+    "Cashback",
+    "Yalo",
+    "Compra Agora",
+)
 
 
 def seed(sandbox: FreshdeskSandbox, now: datetime) -> dict[int, Any]:
@@ -41,13 +50,17 @@ def seed(sandbox: FreshdeskSandbox, now: datetime) -> dict[int, Any]:
     for index, demo in enumerate(DEMO_TICKETS):
         at = now - timedelta(hours=2) + timedelta(minutes=index)
         ticket_id = sandbox.add_ticket(
-            demo.subject, group_id=sac, responder_id=agent,
+            demo.subject,
+            group_id=sac,
+            responder_id=agent,
             custom_fields={"cf_categoria": demo.category, "cf_subcategoria": demo.subcategory},
-            created_at=at - timedelta(minutes=10), updated_at=at,
+            created_at=at - timedelta(minutes=10),
+            updated_at=at,
         )
         for note in demo.notes:
-            sandbox.add_note(ticket_id, note, user_id=agent, created_at=at,
-                             attachments=demo.attachments)
+            sandbox.add_note(
+                ticket_id, note, user_id=agent, created_at=at, attachments=demo.attachments
+            )
         seeded[ticket_id] = demo
     return seeded
 
@@ -81,26 +94,46 @@ def run_demo(fmt: str = "text", keep: Path | None = None) -> int:
         state = keep or Path(tmp) / "state.sqlite"
         with sandbox.serve() as server, Store(f"sqlite:///{state}") as store:
             connector = FreshdeskConnector(
-                "demo", server.url, DEFAULT_API_KEY, request_type_field="cf_categoria",
-                subcategory_field="cf_subcategoria", timeout=10,
+                "demo",
+                server.url,
+                DEFAULT_API_KEY,
+                request_type_field="cf_categoria",
+                subcategory_field="cf_subcategoria",
+                timeout=10,
             )
-            engine = Engine(connector, load_mapping("sac"), store,
-                            clock=lambda: datetime.now(UTC), initial_lookback=timedelta(days=1))
+            engine = Engine(
+                connector,
+                load_mapping("sac"),
+                store,
+                clock=lambda: datetime.now(UTC),
+                initial_lookback=timedelta(days=1),
+            )
             first = engine.run_pass()
             echo = engine.run_pass()
+            timers = store.list_timers("demo")
     rows = _rows(first, sandbox, seeded)
     if fmt == "json":
-        print(json.dumps({"tickets": rows, "first_pass": _counts(first),  # noqa: T201
-                          "echo_pass": _counts(echo)}, ensure_ascii=False, indent=2))
+        document = {"tickets": rows, "first_pass": _counts(first), "echo_pass": _counts(echo)}
+        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
     else:
         _print_table(rows, first, echo)
+        for timer in timers:
+            sys.stdout.write(
+                f"SLA timer pending: ticket {timer.ticket_id} {timer.timer_id} due "
+                f"{timer.due_at.astimezone(SAO_PAULO):%d/%m/%Y %H:%M} (São Paulo)\n"
+            )
     ok = first.ok and first.decided == len(seeded) and echo.applied == 0
     return 0 if ok else 1
 
 
 def _counts(result: PassResult) -> dict[str, int]:
-    return {"seen": result.seen, "decided": result.decided, "skipped": result.skipped,
-            "applied": result.applied, "failed": result.failed}
+    return {
+        "seen": result.seen,
+        "decided": result.decided,
+        "skipped": result.skipped,
+        "applied": result.applied,
+        "failed": result.failed,
+    }
 
 
 def _rows(result: PassResult, sandbox: FreshdeskSandbox, seeded: dict[int, Any]) -> list[dict]:
@@ -109,13 +142,15 @@ def _rows(result: PassResult, sandbox: FreshdeskSandbox, seeded: dict[int, Any])
     for ticket_id, demo in seeded.items():
         report = reports.get(ticket_id)
         category = " > ".join(x for x in (demo.category, demo.subcategory) if x) or "(none)"
-        rows.append({
-            "ticket": ticket_id,
-            "category": category,
-            "outcome": report.outcome if report else "not seen",
-            "written": _written(sandbox.writes, ticket_id, sandbox),
-            "sop_expects": demo.expected,
-        })
+        rows.append(
+            {
+                "ticket": ticket_id,
+                "category": category,
+                "outcome": report.outcome if report else "not seen",
+                "written": _written(sandbox.writes, ticket_id, sandbox),
+                "sop_expects": demo.expected,
+            }
+        )
     return rows
 
 
@@ -126,8 +161,9 @@ def _print_table(rows: list[dict], first: PassResult, echo: PassResult) -> None:
     out.write(header + "\n" + "-" * len(header) + "\n")
     for row in rows:
         written = ", ".join(row["written"]) or "nothing"
-        out.write(f"{row['ticket']:>3}  {row['category'][:44]:<44} {row['outcome']:<16} "
-                  f"{written}\n")
+        out.write(
+            f"{row['ticket']:>3}  {row['category'][:44]:<44} {row['outcome']:<16} {written}\n"
+        )
         out.write(f"{'':>3}  {'':<44} {'':<16} SOP: {row['sop_expects']}\n")
     out.write(
         f"\nfirst pass: {first.decided} tickets decided, {first.applied} effects written; "

@@ -421,7 +421,26 @@ class FreshdeskConnector:
         self._tickets[ref.id] = row
         while len(self._tickets) > ROW_CACHE:
             self._tickets.popitem(last=False)
-        return Loaded(ref=ref, ticket=self._normalize(row, conversations), context=Context())
+        return Loaded(
+            ref=ref, ticket=self._normalize(row, conversations), context=self._context(row)
+        )
+
+    def _context(self, row: Mapping[str, Any]) -> Context:
+        """Facts for timers: ``child_answered`` on a parent ticket (one extra call).
+
+        A child ticket (the distributor's) counts as answered once it is Resolved or Closed,
+        or when its requester replied (``status`` Open after a Pending, as Freshdesk reopens
+        on a reply, is not distinguishable here; resolving the child is the SOP's signal).
+        Tickets without children pay nothing.
+        """
+        if row.get("association_type") != 1:
+            return Context()
+        ticket_id = str(row["id"])
+        children = self.http.get(
+            f"/api/v2/tickets/{ticket_id}/associated_tickets", ticket_id=ticket_id
+        ).json()
+        answered = any(c.get("status") in (STATUS_RESOLVED, STATUS_CLOSED) for c in children)
+        return Context(facts={"child_answered": answered, "children": len(children)})
 
     def _normalize(
         self, row: Mapping[str, Any], conversations: Sequence[Mapping[str, Any]]

@@ -37,7 +37,7 @@ from connectors.base import (
 )
 
 from .config import ScopeSettings
-from .decide import Decision, decide
+from .decide import Decision, decide, evaluate_timer
 from .effects import effect_key
 from .mapping_loader import CompiledMapping
 from .store import Store
@@ -75,6 +75,8 @@ class PassResult:
     failed: int = 0
     quarantined: int = 0
     cursor: datetime | None = None
+    timers_fired: int = 0
+    timers_cancelled: int = 0
     tickets: list[TicketReport] = field(default_factory=list)
     stopped: bool = False
 
@@ -122,6 +124,8 @@ class Engine:
         self.dry_run = dry_run
         self.stop = stop or threading.Event()
         self._keep = True
+        self._busy = threading.Lock()
+        """Polls and timer checks of one connector never overlap (scheduler jobs, threads)."""
         scope = scope or ScopeSettings()
         self._groups = frozenset(fold(g) for g in scope.groups)
         self._types = frozenset(fold(t) for t in scope.request_types)
@@ -144,6 +148,20 @@ class Engine:
         ``since`` fixes where a fresh cursor starts (backfill); an existing cursor wins so a
         run started again resumes where it stopped.
         """
+        with self._busy:
+            result = self._run_pass(since, until, cursor_name, reporter, keep_reports)
+            if not self.dry_run and not result.stopped:
+                result.timers_fired, result.timers_cancelled = self._fire_timers()
+        return result
+
+    def _run_pass(
+        self,
+        since: datetime | None,
+        until: datetime | None,
+        cursor_name: str,
+        reporter: Reporter | None,
+        keep_reports: bool,
+    ) -> PassResult:
         reporter = reporter or _NullReporter()
         result = PassResult(connector=self.name)
         self._keep = keep_reports  # a long backfill keeps counts only: memory stays flat
@@ -288,6 +306,10 @@ class Engine:
         report.planned = [e.action.kind for e in pending]
         if pending:
             self._apply(loaded, pending, report)
+        for timer in decision.timers:  # started once, ever: a re-decision does not restart it
+            self.store.start_timer(
+                self.name, ref.id, timer.id, timer.request_type, timer.due, timer.sop
+            )
         with self.store.transaction() as tx:
             tx.mark_processed(self.name, ref.id, ref.version, decision.outcome)
             tx.clear_failures(self.name, ref.id)
@@ -315,14 +337,80 @@ class Engine:
                     entry.key, "superseded: the current decision no longer asks for this effect"
                 )
 
+    def fire_timers(self) -> tuple[int, int]:
+        """Check due SLA timers now (the scheduler's own job): (fired, cancelled)."""
+        with self._busy:
+            return self._fire_timers()
+
+    def _fire_timers(self) -> tuple[int, int]:
+        fired = cancelled = 0
+        now = self.clock()
+        for row in self.store.due_timers(self.name, now):
+            if self.stop.is_set():
+                break
+            ref = TicketRef(row.ticket_id, version="", stamp=now)
+            try:
+                loaded = self.connector.load(ref)
+                verdict = evaluate_timer(
+                    self.mapping, row.request_type, row.timer_id, loaded.ticket, loaded.context, now
+                )
+                if verdict.fire:
+                    scope = f"{row.ticket_id}#timer:{row.timer_id}"
+                    effects = [Effect(effect_key(self.name, scope, a), a) for a in verdict.actions]
+                    report = TicketReport(row.ticket_id, "", "timer", row.request_type)
+                    pending = self._pending(loaded, effects, report, journal_id=scope)
+                    if pending:
+                        self._apply(loaded, pending, report)
+            except AuthError:
+                raise
+            except ConnectorError as exc:  # the timer stays pending; the next check retries
+                log.warning(
+                    "timer check failed",
+                    extra={
+                        "event": "timer.error",
+                        "connector": self.name,
+                        "ticket_id": row.ticket_id,
+                        "timer": row.timer_id,
+                        "error": str(exc),
+                    },
+                )
+                continue
+            state = "fired" if verdict.fire else "cancelled"
+            self.store.finish_timer(self.name, row.ticket_id, row.timer_id, state, verdict.reason)
+            fired += verdict.fire
+            cancelled += not verdict.fire
+            log.info(
+                "timer %s %s",
+                row.timer_id,
+                state,
+                extra={
+                    "event": f"timer.{state}",
+                    "connector": self.name,
+                    "ticket_id": row.ticket_id,
+                    "timer": row.timer_id,
+                    "reason": verdict.reason,
+                },
+            )
+        return fired, cancelled
+
     def _in_scope(self, loaded: Loaded, decision: Decision) -> bool:
         """Configured scope: only tickets of these groups/queues and request types."""
         if self._groups and fold(loaded.ticket.queue or "") not in self._groups:
             return False
         return not self._types or fold(decision.request_type or "") in self._types
 
-    def _pending(self, loaded: Loaded, effects: list[Effect], report: TicketReport) -> list[Effect]:
-        """Effects still to write: new ones, and ``sent`` ones the helpdesk does not show."""
+    def _pending(
+        self,
+        loaded: Loaded,
+        effects: list[Effect],
+        report: TicketReport,
+        journal_id: str | None = None,
+    ) -> list[Effect]:
+        """Effects still to write: new ones, and ``sent`` ones the helpdesk does not show.
+
+        ``journal_id`` files a timer's effects apart from the ticket's own decision, so a
+        re-decision of the ticket never settles them.
+        """
         entries = self.store.effects_for([e.key for e in effects])
         pending: list[Effect] = []
         for effect in effects:
@@ -330,7 +418,7 @@ class Engine:
             if entry is None:
                 self.store.plan_effect(
                     self.name,
-                    loaded.ref.id,
+                    journal_id or loaded.ref.id,
                     effect.key,
                     effect.action.kind,
                     effect.action.to_dict(),
@@ -338,7 +426,9 @@ class Engine:
                 pending.append(effect)
             elif entry.state == "confirmed":
                 continue
-            elif entry.state == "sent":
+            elif entry.state in ("sent", "failed"):
+                # sent: the write may have landed before a crash; failed: an earlier attempt
+                # may have landed too (a lost answer, a superseded decision). Look first.
                 found = self.connector.find_applied(loaded, effect)
                 if found is not None:
                     self.store.mark_confirmed(effect.key, found.remote_id, reconciled=True)
@@ -346,7 +436,7 @@ class Engine:
                     self._log_effect(loaded, effect, "effect.reconciled")
                 else:
                     pending.append(effect)
-            else:  # planned (never sent) or failed earlier: write it
+            else:  # planned: never sent, write it
                 pending.append(effect)
         return pending
 

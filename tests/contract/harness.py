@@ -85,6 +85,10 @@ class Harness(Protocol):
 
     def set_stamp(self, ticket_id: str, stamp: datetime) -> None: ...
 
+    def answer_children(self, ticket_id: str) -> None: ...
+
+    def resolve(self, ticket_id: str) -> None: ...
+
 
 # ------------------------------------------------------------------------- Freshdesk
 
@@ -266,6 +270,18 @@ class FreshdeskHarness:
 
     def set_stamp(self, ticket_id: str, stamp: datetime) -> None:
         self.sandbox.touch(int(ticket_id), stamp)
+
+    def answer_children(self, ticket_id: str) -> None:
+        """The distributor answers: its child ticket is resolved."""
+        with self.sandbox._lock:
+            for child in self.sandbox.tickets[int(ticket_id)].children:
+                self.sandbox.tickets[child].status = 4
+                self.sandbox.tickets[child].updated_at = self.sandbox.now()
+
+    def resolve(self, ticket_id: str) -> None:
+        with self.sandbox._lock:
+            self.sandbox.tickets[int(ticket_id)].status = 4
+            self.sandbox.tickets[int(ticket_id)].updated_at = self.sandbox.now()
 
 
 HARNESSES: dict[str, Callable[[responses.RequestsMock], Harness]] = {
