@@ -90,9 +90,7 @@ DEMO_TICKETS: tuple[DemoTicket, ...] = (
         subject="Site fora do ar",
         category="Problemas no Site",
         subcategory=None,
-        notes=(
-            "Descrição do problema: site fora do ar para o cliente\nCNPJ: 11.222.333/0001-80",
-        ),
+        notes=("Descrição do problema: site fora do ar para o cliente\nCNPJ: 11.222.333/0001-80",),
         expected="invalid CNPJ + no evidence: note, not routed",
     ),
     DemoTicket(

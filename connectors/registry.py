@@ -23,6 +23,5 @@ def build_connector(conf: ConnectorSettings) -> Connector:
             timeout=conf.timeout_seconds,
         )
     raise ConfigError(
-        f"connectors[{conf.name}].kind: '{conf.kind}' is not available yet; "
-        "available: freshdesk"
+        f"connectors[{conf.name}].kind: '{conf.kind}' is not available yet; available: freshdesk"
     )
