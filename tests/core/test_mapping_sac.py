@@ -179,7 +179,6 @@ COMPLETE = [
         "Distribuidor: Martins",
         child_group="Distribuidores",
         status="Pending",
-        dues=(DUE_5_BUSINESS_DAYS,),
     ),
     Complete(
         "Cashback > Dúvidas",
@@ -618,8 +617,9 @@ def test_credit_through_distributor_waits_5_business_days_then_goes_to_nrp() -> 
     assert child.subject == (
         "Distribuidor Martins: aumento do limite de crédito do cliente (SAC 00012345)"
     )
-    assert action(first, "create_task").due == DUE_5_BUSINESS_DAYS
-    assert "Escalonar para NRP" in action(first, "create_task").subject
+    # the 5-business-day wait is a timer: NRP by itself if the distributor stays silent
+    assert tasks(first) == []
+    assert [(t.id, t.due) for t in first.timers] == [("credito_5d", DUE_5_BUSINESS_DAYS)]
 
     later = sac(
         "Tipo de crédito: Distribuidor\nValor desejado: 15000\nDistribuidor: Martins\n"
@@ -699,10 +699,11 @@ def test_rupture_without_customer_answer_gets_the_48_hour_voucher_task() -> None
         "Ruptura do pedido",
     )
 
-    task = action(d, "create_task")
-    assert task.due == DUE_48_HOURS
-    assert task.subject.startswith("Ruptura sem retorno do cliente em 48h: criar o voucher")
-    assert task.subject.endswith("pedido 100045871")
+    # the 48 h wait is a timer: the voucher step fires by itself if the customer stays silent
+    assert tasks(d) == []
+    [timer] = d.timers
+    assert (timer.id, timer.due) == ("ruptura_48h", DUE_48_HOURS)
+    assert timer.sop.endswith("04. Ruptura do pedido (Resolução 4: prazo de 48h)")
 
 
 def test_rupture_refund_goes_to_finance_with_the_bank_data() -> None:

@@ -161,3 +161,29 @@ def test_duplicate_timer_id_in_a_type_is_refused(tmp_path: Path) -> None:
     assert "timer id 'credit_5d' is used twice in this type with different definitions" in str(
         caught.value
     )
+
+
+def test_sac_credit_timer_goes_to_nrp_unless_the_distributor_answered() -> None:
+    from tests.factories import mapping as shipped
+
+    sac = shipped("sac")
+    comment = "Tipo de crédito: Distribuidor\nValor desejado: 15000\nDistribuidor: Martins"
+    silent = evaluate_timer(
+        sac,
+        "Crédito",
+        "credito_5d",
+        ticket(comment, request_type="Crédito", status="Pending"),
+        Context(facts={"child_answered": False}),
+        NOW,
+    )
+    assert silent.fire
+    assert silent.actions[0] == Route(group="NRP")
+    answered_in_comment = evaluate_timer(
+        sac,
+        "Crédito",
+        "credito_5d",
+        ticket(comment, "Retorno do distribuidor: respondeu", request_type="Crédito"),
+        Context(),
+        NOW,
+    )
+    assert not answered_in_comment.fire

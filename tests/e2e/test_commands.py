@@ -71,12 +71,12 @@ def test_run_once_writes_back_and_logs_masked_json(
     assert main(["run", "--once", "--config", str(config)]) == 0
 
     out, err = capsys.readouterr()
-    assert out.startswith("sac: seen 9, decided 9, skipped 0, effects applied 21,")
+    assert out.startswith("sac: seen 9, decided 9, skipped 0, effects applied 20,")
     events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     decided = [e for e in events if e.get("event") == "ticket.decided"]
     applied = [e for e in events if e.get("event") == "effect.applied"]
     assert len(decided) == 9
-    assert len(applied) == 21
+    assert len(applied) == 20
     assert all("effect_key" in e for e in applied)
     assert "11.222.333/0001-81" not in err  # CNPJs from the comments never reach the logs
     assert DEFAULT_API_KEY not in err
@@ -264,8 +264,9 @@ def test_timers_list_shows_pending_timers_with_due_times(
     assert main(["timers", "list", "--connector", "sac", "--config", str(config)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0] for line in lines] == [
+        "sac ticket 5 credito_5d",  # 5 business days come before 72 business hours
         "sac ticket 2 distribuidor_72h",
         "sac ticket 2 distribuidor_15d",
     ]
-    assert "(pending) — Cadastro > Status do cadastro com o distribuidor" in lines[0]
-    assert "003_411e92168c32257f.txt §" in lines[0]
+    assert "(pending) — Cadastro > Status do cadastro com o distribuidor" in lines[1]
+    assert "003_411e92168c32257f.txt §" in lines[1]
