@@ -129,6 +129,8 @@ def test_sigkill_backfill_loses_and_duplicates_nothing(
     box = FreshdeskSandbox()
     ticket_ids = seed_tickets(box, now)
     killer = Killer()
+    # a realistic round trip (30 ms) so that 24 kills land before the work is done
+    box.inject(Faults(slow=10**9, delay=0.03))
     box.inject(Faults(method="POST", after_write=killer))
     box.inject(Faults(method="PUT", after_write=killer))
 
