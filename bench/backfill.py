@@ -75,17 +75,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 FIELD_KINDS = frozenset({"route", "set_status", "set_priority", "mark_critical", "resolve"})
 """Action kinds the Freshdesk connector folds into one PUT per decision."""
-GROUPS = (
-    "SAC",
-    "Distribuidores",
-    "Financeiro",
-    "NRP",
-    "KA",
-    "Trademaster",
-    "Cashback",
-    "Yalo",
-    "Compra Agora",
-)
 TIE_EVERY, TIE_SIZE = 10, 3
 """Out of every ten tickets, three share one ``updated_at`` second."""
 
@@ -97,14 +86,10 @@ TIE_EVERY, TIE_SIZE = 10, 3
 
 def seed_tickets(sandbox: Any, count: int, first: datetime, last: datetime) -> None:
     """Groups, an agent, category fields and ``count`` SAC tickets in ``[first, last]``."""
+    from connectors.demo import add_demo_ticket, prepare_account
     from connectors.demo_data import DEMO_TICKETS
 
-    for name in GROUPS:
-        sandbox.add_group(name)
-    agent = sandbox.add_agent("Ana Souza", "ana.souza@example.com")
-    sandbox.add_custom_field("cf_categoria", "Categoria")
-    sandbox.add_custom_field("cf_subcategoria", "Subcategoria")
-    sac = next(g for g, v in sandbox.groups.items() if v["name"] == "SAC")
+    account = prepare_account(sandbox)
     seconds = [i for i in range(count) if i % TIE_EVERY >= TIE_SIZE or i % TIE_EVERY == 0]
     distinct = max(1, len(seconds))
     span = (last - first).total_seconds()
@@ -114,19 +99,7 @@ def seed_tickets(sandbox: Any, count: int, first: datetime, last: datetime) -> N
         if index % TIE_EVERY >= TIE_SIZE or index % TIE_EVERY == 0:
             slot += 1
             at = first + timedelta(seconds=int(slot * span / distinct))
-        demo = DEMO_TICKETS[index % len(DEMO_TICKETS)]
-        ticket_id = sandbox.add_ticket(
-            demo.subject,
-            group_id=sac,
-            responder_id=agent,
-            custom_fields={"cf_categoria": demo.category, "cf_subcategoria": demo.subcategory},
-            created_at=at - timedelta(minutes=10),
-            updated_at=at,
-        )
-        for note in demo.notes:
-            sandbox.add_note(
-                ticket_id, note, user_id=agent, created_at=at, attachments=demo.attachments
-            )
+        add_demo_ticket(sandbox, account, DEMO_TICKETS[index % len(DEMO_TICKETS)], at)
 
 
 def _kind(method: str, path: str) -> str:

@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from sync.logs import setup_logging
 from sync.mapping_loader import load_mapping
 from sync.store import Store
 
-from .demo_data import DEMO_TICKETS
+from .demo_data import DEMO_TICKETS, DemoTicket
 from .freshdesk import SAO_PAULO, FreshdeskConnector
 from .freshdesk_sandbox import DEFAULT_API_KEY, FreshdeskSandbox, Write
 
@@ -38,31 +39,51 @@ GROUPS = (
 )
 
 
-def seed(sandbox: FreshdeskSandbox, now: datetime) -> dict[int, Any]:
-    """Groups, an agent, category fields and the demo tickets; returns id -> demo entry."""
+@dataclass(frozen=True, slots=True)
+class SacAccount:
+    """Ids a SAC sandbox account was set up with."""
+
+    sac_group: int
+    agent: int
+
+
+def prepare_account(sandbox: FreshdeskSandbox) -> SacAccount:
+    """The SAC groups every mapping target needs, an agent, and the category fields."""
     for name in GROUPS:
         sandbox.add_group(name)
     agent = sandbox.add_agent("Ana Souza", "ana.souza@example.com")
     sandbox.add_custom_field("cf_categoria", "Categoria")
     sandbox.add_custom_field("cf_subcategoria", "Subcategoria")
     sac = next(g for g, v in sandbox.groups.items() if v["name"] == "SAC")
-    seeded = {}
-    for index, demo in enumerate(DEMO_TICKETS):
-        at = now - timedelta(hours=2) + timedelta(minutes=index)
-        ticket_id = sandbox.add_ticket(
-            demo.subject,
-            group_id=sac,
-            responder_id=agent,
-            custom_fields={"cf_categoria": demo.category, "cf_subcategoria": demo.subcategory},
-            created_at=at - timedelta(minutes=10),
-            updated_at=at,
+    return SacAccount(sac, agent)
+
+
+def add_demo_ticket(
+    sandbox: FreshdeskSandbox, account: SacAccount, demo: DemoTicket, at: datetime
+) -> int:
+    """One demo ticket, last updated ``at`` by its agent's private notes."""
+    ticket_id = sandbox.add_ticket(
+        demo.subject,
+        group_id=account.sac_group,
+        responder_id=account.agent,
+        custom_fields={"cf_categoria": demo.category, "cf_subcategoria": demo.subcategory},
+        created_at=at - timedelta(minutes=10),
+        updated_at=at,
+    )
+    for note in demo.notes:
+        sandbox.add_note(
+            ticket_id, note, user_id=account.agent, created_at=at, attachments=demo.attachments
         )
-        for note in demo.notes:
-            sandbox.add_note(
-                ticket_id, note, user_id=agent, created_at=at, attachments=demo.attachments
-            )
-        seeded[ticket_id] = demo
-    return seeded
+    return ticket_id
+
+
+def seed(sandbox: FreshdeskSandbox, now: datetime) -> dict[int, DemoTicket]:
+    """The account and the demo tickets, a minute apart; returns id -> demo entry."""
+    account = prepare_account(sandbox)
+    return {
+        add_demo_ticket(sandbox, account, demo, now - timedelta(hours=2, minutes=-index)): demo
+        for index, demo in enumerate(DEMO_TICKETS)
+    }
 
 
 def _written(writes: list[Write], ticket_id: int, sandbox: FreshdeskSandbox) -> list[str]:

@@ -20,6 +20,7 @@ import responses
 
 from connectors._http import HttpClient, RetryPolicy
 from connectors.base import Connector
+from connectors.demo import prepare_account
 from connectors.freshdesk import FreshdeskConnector
 from connectors.freshdesk_sandbox import (
     DEFAULT_API_KEY,
@@ -92,18 +93,6 @@ class Harness(Protocol):
 
 # ------------------------------------------------------------------------- Freshdesk
 
-SAC_GROUPS = (
-    "SAC",
-    "Distribuidores",
-    "Financeiro",
-    "NRP",
-    "KA",
-    "Trademaster",
-    "Cashback",
-    "Yalo",
-    "Compra Agora",
-)
-
 # Complete SAC comments of three escalation kinds (seed 003): a KA route, a distributor
 # child ticket, and a finance route.
 COMPLETE = (
@@ -151,11 +140,8 @@ class FreshdeskHarness:
             clock=self.clock, page_cap=self.page_cap, per_page_max=100, shuffle_ties=True, seed=3
         )
         self.sandbox.install(self.rsps, DEFAULT_BASE_URL)
-        for name in SAC_GROUPS:
-            self.sandbox.add_group(name)
-        self.agent = self.sandbox.add_agent("Ana Souza", "ana.souza@example.com")
-        self.sandbox.add_custom_field("cf_categoria", "Categoria")
-        self.sandbox.add_custom_field("cf_subcategoria", "Subcategoria")
+        self.account = prepare_account(self.sandbox)
+        self.agent = self.account.agent
 
     def connector(self) -> Connector:
         http = HttpClient(
@@ -186,10 +172,9 @@ class FreshdeskHarness:
         at: datetime | None,
     ) -> str:
         at = at or self.clock()
-        sac = next(g for g, v in self.sandbox.groups.items() if v["name"] == "SAC")
         ticket_id = self.sandbox.add_ticket(
             f"{category} {sub or ''}".strip(),
-            group_id=sac,
+            group_id=self.account.sac_group,
             responder_id=self.agent,
             custom_fields={"cf_categoria": category, "cf_subcategoria": sub},
             created_at=at - timedelta(minutes=5),

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from connectors.demo import add_demo_ticket, prepare_account
 from connectors.demo_data import DEMO_TICKETS
 from connectors.freshdesk import FreshdeskConnector
 from connectors.freshdesk_sandbox import DEFAULT_API_KEY, Faults, FreshdeskSandbox, Write
@@ -39,39 +40,17 @@ FIELD_KINDS = {"route", "set_status", "set_priority", "mark_critical", "resolve"
 
 
 def seed_tickets(box: FreshdeskSandbox, now: datetime) -> list[int]:
-    for name in (
-        "SAC",
-        "Distribuidores",
-        "Financeiro",
-        "NRP",
-        "KA",
-        "Trademaster",
-        "Cashback",
-        "Yalo",
-        "Compra Agora",
-    ):
-        box.add_group(name)
-    agent = box.add_agent("Ana Souza", "ana.souza@example.com")
-    box.add_custom_field("cf_categoria", "Categoria")
-    box.add_custom_field("cf_subcategoria", "Subcategoria")
-    ids = []
+    account = prepare_account(box)
     start = now - timedelta(hours=10)
-    for index in range(TICKETS):
-        demo = DEMO_TICKETS[index % len(DEMO_TICKETS)]
-        at = start + timedelta(seconds=index // 3 * 7)  # threes share one second
-        ticket_id = box.add_ticket(
-            demo.subject,
-            responder_id=agent,
-            custom_fields={"cf_categoria": demo.category, "cf_subcategoria": demo.subcategory},
-            created_at=at - timedelta(minutes=1),
-            updated_at=at,
+    return [  # threes share one second
+        add_demo_ticket(
+            box,
+            account,
+            DEMO_TICKETS[index % len(DEMO_TICKETS)],
+            start + timedelta(seconds=index // 3 * 7),
         )
-        for note in demo.notes:
-            box.add_note(
-                ticket_id, note, user_id=agent, created_at=at, attachments=demo.attachments
-            )
-        ids.append(ticket_id)
-    return ids
+        for index in range(TICKETS)
+    ]
 
 
 def expected_effects(
