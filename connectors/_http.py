@@ -19,7 +19,8 @@ Theory of operation
   (``Connector.find_applied``) before writing it a second time.
 * ``RateBudget`` reads the rate headers of every response and, before each call, sleeps
   until the window resets when the remaining quota is at or below a reserve, so a steady
-  run produces no 429 at all.
+  run produces no 429 at all. ``SubLimits`` paces the per-endpoint quotas no header
+  reports (configured per plan), with a sliding log of send times per endpoint.
 * Errors map through one status table to the connector error tree, carrying helpdesk,
   ticket id, status, ``X-Request-Id`` and the API's own message. Never the request body,
   never credentials, never comment text; URLs appear as method + path, without query.
@@ -32,6 +33,7 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -174,6 +176,92 @@ class RateBudget:
         self.window_start = None
 
 
+class CallLimiter:
+    """At most ``limit`` calls in any ``window`` seconds: a sliding log of send times.
+
+    For per-endpoint quotas the helpdesk does not report in headers (Freshdesk's
+    tickets-list, create and update sub-limits). The server counts calls per fixed window by
+    arrival; calls spaced by a sliding window of send times, widened by ``margin`` for the
+    time a request takes to arrive, never put more than ``limit`` in one server window.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        *,
+        window: float = 60.0,
+        margin: float | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        self.limit = limit
+        self.window = window
+        self.margin = window / 50 if margin is None else margin
+        self.clock = clock
+        self.sleep = sleep
+        self.waited = 0.0
+        self._sent: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Wait (sleeping) until one more call fits, count it, return the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self.clock()
+                span = self.window + self.margin
+                while self._sent and self._sent[0] <= now - span:
+                    self._sent.popleft()
+                if len(self._sent) < self.limit:
+                    self._sent.append(now)
+                    self.waited += waited
+                    return waited
+                wait = self._sent[0] + span - now
+            self.sleep(wait)
+            waited += wait
+
+
+class SubLimits:
+    """Named ``CallLimiter``s and the rule that files a call under one of them."""
+
+    def __init__(
+        self,
+        bucket: Callable[[str, str], str | None],
+        limits: Mapping[str, int],
+        *,
+        window: float = 60.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        self.bucket = bucket
+        self.limiters = {
+            name: CallLimiter(limit, window=window, clock=clock, sleep=sleep)
+            for name, limit in limits.items()
+        }
+
+    def before_call(self, method: str, path: str) -> float:
+        """Pace a call of ``method`` on ``path`` (URL path, no query) by its bucket's limit."""
+        name = self.bucket(method, path)
+        limiter = self.limiters.get(name) if name else None
+        if limiter is None:
+            return 0.0
+        waited = limiter.acquire()
+        if waited:
+            log.debug(
+                "sub-limit %s: waited %.2fs",
+                name,
+                waited,
+                extra={"event": "http.sublimit_wait", "bucket": name, "delay": round(waited, 3)},
+            )
+        return waited
+
+    @property
+    def waited(self) -> float:
+        return sum(limiter.waited for limiter in self.limiters.values())
+
+
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
     value = headers.get(name)
     try:
@@ -301,6 +389,7 @@ class HttpClient:
         timeout: float | tuple[float, float] = (10.0, 30.0),
         policy: RetryPolicy | None = None,
         budget: RateBudget | None = None,
+        sub_limits: SubLimits | None = None,
         sleep: Sleep = time.sleep,
         jitter: Jitter = default_jitter,
         now: Callable[[], datetime] | None = None,
@@ -314,6 +403,7 @@ class HttpClient:
         )
         self.policy = policy or RetryPolicy()
         self.budget = budget
+        self.sub_limits = sub_limits
         self.sleep = sleep
         self.jitter = jitter
         self.now = now or (lambda: datetime.now(UTC))
@@ -414,6 +504,8 @@ class HttpClient:
     def _send(
         self, method: str, url: str, params: Mapping[str, Any] | None, body: Any
     ) -> requests.Response:
+        if self.sub_limits is not None:
+            self.sub_limits.before_call(method, urlsplit(url).path)
         if self.budget is not None:
             self.budget.before_call()
         self.calls += 1
@@ -491,9 +583,11 @@ class HttpClient:
 __all__ = [
     "STATUS_ERRORS",
     "USER_AGENT",
+    "CallLimiter",
     "HttpClient",
     "RateBudget",
     "RetryPolicy",
+    "SubLimits",
     "api_error",
     "default_jitter",
     "error_class",

@@ -71,6 +71,9 @@ class TicketRef:
     """The helpdesk's change stamp for this state of the ticket (ISO 8601 UTC)."""
     stamp: datetime
     """``version`` as an aware datetime; the cursor moves along it."""
+    snapshot: bytes | None = field(default=None, compare=False, repr=False)
+    """The listing row as the connector saw it (compact, connector-private): lets ``load``
+    skip re-reading what the list already returned. Never logged (it holds ticket data)."""
 
 
 @dataclass(frozen=True, slots=True)

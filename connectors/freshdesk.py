@@ -7,6 +7,8 @@ Theory of operation
   ``updated_since`` fixed for the whole window. Freshdesk serves at most 300 pages, so when
   the next page would pass the cap a new window starts at the last ``updated_at`` seen
   (inclusive: those boundary tickets come again, the engine de-duplicates by (id, version)).
+  With a plan's tickets-list sub-limit configured (Growth: 20 per minute), a window is that
+  many pages: the list is read in bursts the limit allows, between the loads it feeds.
   A window that is one single second from start to cap cannot be sliced further: that is a
   ``FatalError``, never a silent skip (tap-freshdesk's +1 s bookmark loses tickets there).
 * Ties: the order among tickets sharing one ``updated_at`` is not guaranteed, so a tie that
@@ -19,10 +21,13 @@ Theory of operation
   conversations`` (2 credits): the ticket as it is now, with its own attachments (those of
   the customer's first e-mail, which the list does not carry) and the first 10
   conversations; only a ticket with 10 or more conversations costs a second call for all
-  pages of ``/conversations``. With ``ticket_attachments=False`` the list row cached by
-  ``changed_since`` replaces the ticket GET and ``/conversations`` is the one call (1
+  pages of ``/conversations``. With ``ticket_attachments=False`` the list row carried by
+  the ref (a compact snapshot) replaces the ticket GET and ``/conversations`` is the one call (1
   credit, but the ticket's own attachments are not seen). Either way the backfill reads
   about 1.01 calls per ticket: one per ticket plus one list page per 100.
+* Rate limits: ``RateBudget`` follows the account-wide ``X-RateLimit-*`` headers; the
+  endpoint sub-limits no header reports (tickets list, create, update) are paced by
+  ``SubLimits`` from the configured plan, so a steady run never meets a 429.
 * Names (groups, agents, statuses, priorities) resolve through cached lookups refreshed once
   on a miss; an unknown name is a ``FatalError`` listing the known ones.
 * Writes (``apply``): all field effects of one decision go in ONE ``PUT /tickets/{id}``
@@ -42,6 +47,7 @@ Theory of operation
 from __future__ import annotations
 
 import html
+import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -71,7 +77,7 @@ from sync.masking import mask_value
 from sync.model import Attachment, Comment, Context, Ticket
 from sync.textnorm import fold
 
-from ._http import HttpClient, RateBudget
+from ._http import HttpClient, RateBudget, SubLimits
 from .base import (
     ConnectorError,
     Effect,
@@ -112,8 +118,58 @@ PRIORITY_NAMES: Mapping[str, int] = {
 }
 PRIORITY_LABELS: Mapping[int, str] = {1: "Low", 2: "Medium", 3: "High", 4: "Urgent"}
 FIELD_ACTIONS = (Route, SetStatus, SetPriority, MarkCritical, Resolve)
-ROW_CACHE = 5000
-"""List rows kept for ``load`` (only with ``ticket_attachments=False``)."""
+REQUESTER_CACHE = 5000
+"""Requester ids of recently loaded tickets (child tickets are created for them)."""
+SNAPSHOT_KEYS = (
+    "id",
+    "subject",
+    "type",
+    "status",
+    "priority",
+    "tags",
+    "custom_fields",
+    "group_id",
+    "responder_id",
+    "requester_id",
+    "association_type",
+    "created_at",
+    "updated_at",
+)
+"""What ``load`` reads from a list row: a window of 30,000 refs carries only these."""
+PLAN_SUB_LIMITS: Mapping[str, Mapping[str, int]] = {
+    "trial": {},
+    "growth": {"tickets_list": 20, "ticket_create": 80, "ticket_update": 80},
+    "pro": {"tickets_list": 100, "ticket_create": 160, "ticket_update": 160},
+    "enterprise": {"tickets_list": 200, "ticket_create": 280, "ticket_update": 280},
+    "purchased_1000": {"tickets_list": 300, "ticket_create": 400, "ticket_update": 400},
+    "purchased_2000": {"tickets_list": 400, "ticket_create": 800, "ticket_update": 800},
+}
+"""Per-minute endpoint sub-limits by plan (no response header reports them)."""
+SUB_LIMIT_BUCKETS = ("tickets_list", "ticket_create", "ticket_update")
+
+
+def sub_limit_bucket(method: str, path: str) -> str | None:
+    """The sub-limit a call counts against: list and create on ``/tickets``, update by id."""
+    path = path.rstrip("/")
+    if path == "/api/v2/tickets":
+        return {"GET": "tickets_list", "POST": "ticket_create"}.get(method)
+    if method == "PUT" and path.startswith("/api/v2/tickets/") and path[16:].isdigit():
+        return "ticket_update"
+    return None
+
+
+def plan_sub_limits(plan: str | None, overrides: Mapping[str, int] | None = None) -> dict[str, int]:
+    """The sub-limits of a plan with explicit overrides; ``ValueError`` names a bad key."""
+    if plan is not None and plan not in PLAN_SUB_LIMITS:
+        raise ValueError(f"unknown Freshdesk plan '{plan}'; known: {', '.join(PLAN_SUB_LIMITS)}")
+    limits = dict(PLAN_SUB_LIMITS.get(plan or "", {}))
+    for key, value in (overrides or {}).items():
+        if key not in SUB_LIMIT_BUCKETS:
+            raise ValueError(f"unknown sub-limit '{key}'; known: {', '.join(SUB_LIMIT_BUCKETS)}")
+        if value < 1:
+            raise ValueError(f"sub-limit '{key}' must be at least 1")
+        limits[key] = value
+    return limits
 
 
 def _utc(moment: datetime) -> str:
@@ -237,6 +293,9 @@ class FreshdeskConnector:
         ticket_attachments: bool = True,
         marker_footer: str = "— helpdesk-sync {marker}",
         tie_rounds: int = 30,
+        sub_limits: Mapping[str, int] | None = None,
+        rate_window: float = 60.0,
+        window_pages: int | None = None,
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
@@ -248,9 +307,16 @@ class FreshdeskConnector:
         self.ticket_attachments = ticket_attachments
         self.marker_footer = marker_footer
         self.tie_rounds = tie_rounds
+        self.sub_limits = dict(sub_limits or {})
         self.http = http or HttpClient(
-            "freshdesk", self.base_url, timeout=timeout, budget=RateBudget()
+            "freshdesk", self.base_url, timeout=timeout, budget=RateBudget(window=rate_window)
         )
+        if self.sub_limits and self.http.sub_limits is None:
+            self.http.sub_limits = SubLimits(sub_limit_bucket, self.sub_limits, window=rate_window)
+        list_limit = self.sub_limits.get("tickets_list")
+        self.window_pages = min(page_cap, window_pages or list_limit or page_cap)
+        """Pages read before a window's tickets are handed out: one minute of the list
+        sub-limit, so listing never stalls on it; the next window starts where this ended."""
         self.http.session.auth = _ApiKeyAuth(api_key)
         self.domain = (urlsplit(self.base_url).hostname or self.base_url).removesuffix(
             ".freshdesk.com"
@@ -258,8 +324,7 @@ class FreshdeskConnector:
         self._statuses = _Lookup("status", self._load_statuses)
         self._groups = _Lookup("group", self._load_groups)
         self._agents = _Lookup("agent", self._load_agents)
-        self._rows: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
-        self._tickets: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._requesters: OrderedDict[str, int] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"FreshdeskConnector({self.name!r}, {self.base_url!r})"
@@ -285,12 +350,11 @@ class FreshdeskConnector:
 
     def _ref(self, row: Mapping[str, Any]) -> TicketRef:
         stamp = str(row["updated_at"])
-        ref = TicketRef(id=str(row["id"]), version=stamp, stamp=_parse(stamp))
+        snapshot = None
         if not self.ticket_attachments:
-            self._rows[(ref.id, ref.version)] = dict(row)
-            while len(self._rows) > ROW_CACHE:
-                self._rows.popitem(last=False)
-        return ref
+            slim = {key: row[key] for key in SNAPSHOT_KEYS if key in row}
+            snapshot = json.dumps(slim, separators=(",", ":"), ensure_ascii=False).encode()
+        return TicketRef(id=str(row["id"]), version=stamp, stamp=_parse(stamp), snapshot=snapshot)
 
     def changed_since(self, since: datetime, until: datetime | None = None) -> Iterator[TicketRef]:
         """Tickets with ``updated_at >= since`` (and ``< until``), ascending; none skipped.
@@ -298,8 +362,10 @@ class FreshdeskConnector:
         Each window (at most ``page_cap`` pages) is read completely before its tickets are
         handed out: the engine's own writes bump ``updated_at`` and would otherwise move
         tickets of the window being paged, shifting offsets and skipping rows (reference
-        quirk 3). A window holds at most 30,000 small refs. See the module docstring for
-        windows (page cap) and ties (unstable order).
+        quirk 3). A window is ``window_pages`` pages (one minute of the tickets-list
+        sub-limit when configured, else the 300-page cap): at most 30,000 refs, each with a
+        compact snapshot of its row when ``ticket_attachments`` is off. See the module
+        docstring for windows (page cap) and ties (unstable order).
         """
         cursor = since.astimezone(UTC).replace(microsecond=0)
         while True:
@@ -337,6 +403,8 @@ class FreshdeskConnector:
                 return batch, None
             if page + 1 > self.page_cap:
                 break
+            if page >= self.window_pages and tie.stamp is not None and _parse(tie.stamp) > cursor:
+                break  # a full window that can be cut at its last second: hand it out
             page += 1
             response = self.http.get(next_url)
         assert tie.stamp is not None  # a full window has rows
@@ -349,7 +417,8 @@ class FreshdeskConnector:
                 helpdesk="freshdesk",
             )
         log.info(
-            "page cap reached, new window from %s",
+            "window of %d pages read, next window from %s",
+            page,
             tie.stamp,
             extra={"event": "freshdesk.window", "connector": self.name, "since": tie.stamp},
         )
@@ -416,11 +485,12 @@ class FreshdeskConnector:
             if len(conversations) >= EMBEDDED_CONVERSATIONS:
                 conversations = self._conversations(ref.id)
         else:
-            row = self._rows.pop((ref.id, ref.version), None) or self._ticket(ref.id)
+            row = json.loads(ref.snapshot) if ref.snapshot else self._ticket(ref.id)
             conversations = self._conversations(ref.id)
-        self._tickets[ref.id] = row
-        while len(self._tickets) > ROW_CACHE:
-            self._tickets.popitem(last=False)
+        if row.get("requester_id") is not None:
+            self._requesters[ref.id] = int(row["requester_id"])
+            while len(self._requesters) > REQUESTER_CACHE:
+                self._requesters.popitem(last=False)
         return Loaded(
             ref=ref, ticket=self._normalize(row, conversations), context=self._context(row)
         )
@@ -732,9 +802,9 @@ class FreshdeskConnector:
         return str(note["id"])
 
     def _requester_id(self, ticket_id: str) -> int:
-        row = self._tickets.get(ticket_id) or self._ticket(ticket_id)
-        self._tickets[ticket_id] = row
-        return int(row["requester_id"])
+        if ticket_id not in self._requesters:
+            self._requesters[ticket_id] = int(self._ticket(ticket_id)["requester_id"])
+        return self._requesters[ticket_id]
 
     def _new_ticket_body(self, loaded: Loaded, effect: Effect) -> dict[str, Any]:
         action = effect.action

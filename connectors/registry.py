@@ -11,8 +11,17 @@ from .base import Connector
 def build_connector(conf: ConnectorSettings) -> Connector:
     """A ready connector for one configured helpdesk account; ``ConfigError`` when unusable."""
     if conf.kind == "freshdesk":
-        from .freshdesk import FreshdeskConnector
+        from .freshdesk import FreshdeskConnector, plan_sub_limits
 
+        where = f"connectors[{conf.name}]"
+        try:
+            plan_sub_limits(conf.plan)
+        except ValueError as exc:
+            raise ConfigError(f"{where}.plan: {exc}") from None
+        try:
+            limits = plan_sub_limits(conf.plan, conf.sub_limits)
+        except ValueError as exc:
+            raise ConfigError(f"{where}.sub_limits: {exc}") from None
         return FreshdeskConnector(
             name=conf.name,
             base_url=conf.base_url,
@@ -21,6 +30,8 @@ def build_connector(conf: ConnectorSettings) -> Connector:
             subcategory_field=conf.subcategory_field,
             task_due_field=conf.task_due_field,
             timeout=conf.timeout_seconds,
+            ticket_attachments=conf.ticket_attachments,
+            sub_limits=limits,
         )
     raise ConfigError(
         f"connectors[{conf.name}].kind: '{conf.kind}' is not available yet; available: freshdesk"

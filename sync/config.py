@@ -69,6 +69,21 @@ class ConnectorSettings(BaseModel):
         default=24, gt=0, description="How far back the very first poll looks."
     )
     timeout_seconds: float = Field(default=30, gt=0, description="Per-request timeout.")
+    plan: str | None = Field(
+        default=None,
+        description="Helpdesk plan whose per-endpoint sub-limits are paced (Freshdesk: "
+        "trial, growth, pro, enterprise, purchased_1000, purchased_2000).",
+    )
+    sub_limits: dict[str, int] = Field(
+        default_factory=dict,
+        description="Per-minute endpoint limits overriding the plan's, e.g. tickets_list: 10 "
+        "when other integrations share the account.",
+    )
+    ticket_attachments: bool = Field(
+        default=True,
+        description="Freshdesk: load each ticket with its own attachments (2 credits); false "
+        "reads the list row plus conversations (1 credit) when evidence is on notes.",
+    )
     scope: ScopeSettings = Field(default_factory=ScopeSettings)
     enabled: bool = True
 

@@ -16,7 +16,7 @@ import fnmatch
 import mimetypes
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -406,11 +406,31 @@ def _timers_started(
         started.extend((None, timer) for timer in ctype.spec.timers)
     out = []
     for rule, timer in started:
-        due = _due(mapping, timer.due, env)
+        anchor = max(env.anchor, env.now) if timer.counted_from == "decision" else env.anchor
+        due = _due(mapping, timer.due, env, anchor)
         assert due is not None
         sop = timer.sop or (rule.sop if rule is not None else None) or ctype.spec.sop
         out.append(TimerStart(timer.id, due, ctype.spec.name, str(sop)))
     return out
+
+
+def project(mapping: CompiledMapping, ticket: Ticket, actions: Iterable[Action]) -> Ticket:
+    """The ticket as ``actions`` leave it: status, queue and owner (what timers look at).
+
+    Used to check a timer that is already due when its decision starts it, on the ticket
+    just loaded rather than a fresh read. Pure.
+    """
+    status, queue, owner = ticket.status, ticket.queue, ticket.owner
+    for action in actions:
+        if isinstance(action, SetStatus):
+            status = action.status
+        elif isinstance(action, Resolve):
+            closed = mapping.spec.closed_statuses
+            status = action.status or (closed[0] if closed else "Resolved")
+        elif isinstance(action, Route):
+            queue = action.group or action.queue or queue
+            owner = action.owner or owner
+    return replace(ticket, status=status, queue=queue, owner=owner)
 
 
 def evaluate_timer(
@@ -824,17 +844,20 @@ def _roots(mapping: CompiledMapping, env: _Env) -> dict[str, Mapping[str, Any]]:
     }
 
 
-def _due(mapping: CompiledMapping, spec: DueSpec | None, env: _Env) -> datetime | None:
+def _due(
+    mapping: CompiledMapping, spec: DueSpec | None, env: _Env, anchor: datetime | None = None
+) -> datetime | None:
     if spec is None:
         return None
     cal = mapping.calendar
+    start = env.anchor if anchor is None else anchor
     if spec.business_hours:
-        return cal.add_business_hours(env.anchor, spec.business_hours)
+        return cal.add_business_hours(start, spec.business_hours)
     if spec.business_days:
-        return cal.add_business_days(env.anchor, spec.business_days)
+        return cal.add_business_days(start, spec.business_days)
     if spec.hours:
-        return cal.add_calendar(env.anchor, hours=spec.hours)
-    return cal.add_calendar(env.anchor, days=spec.days or 0)
+        return cal.add_calendar(start, hours=spec.hours)
+    return cal.add_calendar(start, days=spec.days or 0)
 
 
 def _build(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -37,13 +37,16 @@ from connectors.base import (
 )
 
 from .config import ScopeSettings
-from .decide import Decision, decide, evaluate_timer
+from .decide import Decision, decide, evaluate_timer, project
 from .effects import effect_key
 from .mapping_loader import CompiledMapping
 from .store import Store
 from .textnorm import fold
 
 log = logging.getLogger("helpdesk_sync.engine")
+
+TIMER_PAGE = 200
+"""Due timers read from the store at a time."""
 
 
 @dataclass(slots=True)
@@ -59,6 +62,9 @@ class TicketReport:
     applied: int = 0
     reconciled: int = 0
     error: str | None = None
+    timers_fired: int = 0
+    """SLA timers already due when this decision started them, checked at once."""
+    timers_cancelled: int = 0
 
 
 @dataclass(slots=True)
@@ -151,7 +157,9 @@ class Engine:
         with self._busy:
             result = self._run_pass(since, until, cursor_name, reporter, keep_reports)
             if not self.dry_run and not result.stopped:
-                result.timers_fired, result.timers_cancelled = self._fire_timers()
+                fired, cancelled = self._fire_timers()
+                result.timers_fired += fired
+                result.timers_cancelled += cancelled
         return result
 
     def _run_pass(
@@ -226,6 +234,8 @@ class Engine:
         result.decided += 1
         result.applied += report.applied
         result.reconciled += report.reconciled
+        result.timers_fired += report.timers_fired
+        result.timers_cancelled += report.timers_cancelled
         if self._keep:
             result.tickets.append(report)
         reporter.ticket_done(report)
@@ -307,9 +317,18 @@ class Engine:
         if pending:
             self._apply(loaded, pending, report)
         for timer in decision.timers:  # started once, ever: a re-decision does not restart it
-            self.store.start_timer(
+            started = self.store.start_timer(
                 self.name, ref.id, timer.id, timer.request_type, timer.due, timer.sop
             )
+            if started and timer.due <= now:
+                # Overdue at start (a backfill of an old comment): check it on the ticket
+                # just loaded, as the decision leaves it, instead of loading it again.
+                after = replace(
+                    loaded, ticket=project(self.mapping, loaded.ticket, decision.actions)
+                )
+                state = self._check_timer(ref.id, timer.id, timer.request_type, after, now)
+                report.timers_fired += state == "fired"
+                report.timers_cancelled += state == "cancelled"
         with self.store.transaction() as tx:
             tx.mark_processed(self.name, ref.id, ref.version, decision.outcome)
             tx.clear_failures(self.name, ref.id)
@@ -343,55 +362,80 @@ class Engine:
             return self._fire_timers()
 
     def _fire_timers(self) -> tuple[int, int]:
+        """Every due timer, a page at a time (memory stays one page however many are due)."""
         fired = cancelled = 0
         now = self.clock()
-        for row in self.store.due_timers(self.name, now):
-            if self.stop.is_set():
+        after = None
+        while not self.stop.is_set():
+            page = self.store.due_timers(self.name, now, limit=TIMER_PAGE, after=after)
+            for row in page:
+                if self.stop.is_set():
+                    break
+                ref = TicketRef(row.ticket_id, version="", stamp=now)
+                try:
+                    loaded = self.connector.load(ref)
+                except AuthError:
+                    raise
+                except ConnectorError as exc:  # the timer stays pending; the next check retries
+                    self._timer_failed(row.ticket_id, row.timer_id, exc)
+                    continue
+                state = self._check_timer(
+                    row.ticket_id, row.timer_id, row.request_type, loaded, now
+                )
+                fired += state == "fired"
+                cancelled += state == "cancelled"
+            if len(page) < TIMER_PAGE:
                 break
-            ref = TicketRef(row.ticket_id, version="", stamp=now)
-            try:
-                loaded = self.connector.load(ref)
-                verdict = evaluate_timer(
-                    self.mapping, row.request_type, row.timer_id, loaded.ticket, loaded.context, now
-                )
-                if verdict.fire:
-                    scope = f"{row.ticket_id}#timer:{row.timer_id}"
-                    effects = [Effect(effect_key(self.name, scope, a), a) for a in verdict.actions]
-                    report = TicketReport(row.ticket_id, "", "timer", row.request_type)
-                    pending = self._pending(loaded, effects, report, journal_id=scope)
-                    if pending:
-                        self._apply(loaded, pending, report)
-            except AuthError:
-                raise
-            except ConnectorError as exc:  # the timer stays pending; the next check retries
-                log.warning(
-                    "timer check failed",
-                    extra={
-                        "event": "timer.error",
-                        "connector": self.name,
-                        "ticket_id": row.ticket_id,
-                        "timer": row.timer_id,
-                        "error": str(exc),
-                    },
-                )
-                continue
-            state = "fired" if verdict.fire else "cancelled"
-            self.store.finish_timer(self.name, row.ticket_id, row.timer_id, state, verdict.reason)
-            fired += verdict.fire
-            cancelled += not verdict.fire
-            log.info(
-                "timer %s %s",
-                row.timer_id,
-                state,
-                extra={
-                    "event": f"timer.{state}",
-                    "connector": self.name,
-                    "ticket_id": row.ticket_id,
-                    "timer": row.timer_id,
-                    "reason": verdict.reason,
-                },
-            )
+            after = page[-1]
         return fired, cancelled
+
+    def _check_timer(
+        self, ticket_id: str, timer_id: str, request_type: str, loaded: Loaded, now: datetime
+    ) -> str | None:
+        """Fire a due timer's actions (exactly once) or cancel it; None: stays pending."""
+        verdict = evaluate_timer(
+            self.mapping, request_type, timer_id, loaded.ticket, loaded.context, now
+        )
+        try:
+            if verdict.fire:
+                scope = f"{ticket_id}#timer:{timer_id}"
+                effects = [Effect(effect_key(self.name, scope, a), a) for a in verdict.actions]
+                report = TicketReport(ticket_id, "", "timer", request_type)
+                pending = self._pending(loaded, effects, report, journal_id=scope)
+                if pending:
+                    self._apply(loaded, pending, report)
+        except AuthError:
+            raise
+        except ConnectorError as exc:  # the timer stays pending; the next check retries
+            self._timer_failed(ticket_id, timer_id, exc)
+            return None
+        state = "fired" if verdict.fire else "cancelled"
+        self.store.finish_timer(self.name, ticket_id, timer_id, state, verdict.reason)
+        log.info(
+            "timer %s %s",
+            timer_id,
+            state,
+            extra={
+                "event": f"timer.{state}",
+                "connector": self.name,
+                "ticket_id": ticket_id,
+                "timer": timer_id,
+                "reason": verdict.reason,
+            },
+        )
+        return state
+
+    def _timer_failed(self, ticket_id: str, timer_id: str, exc: ConnectorError) -> None:
+        log.warning(
+            "timer check failed",
+            extra={
+                "event": "timer.error",
+                "connector": self.name,
+                "ticket_id": ticket_id,
+                "timer": timer_id,
+                "error": str(exc),
+            },
+        )
 
     def _in_scope(self, loaded: Loaded, decision: Decision) -> bool:
         """Configured scope: only tickets of these groups/queues and request types."""

@@ -282,13 +282,18 @@ class TimerSpec(_Strict):
     """An SOP deadline that acts by itself: when ``due`` passes and ``while`` still holds
     on the ticket as it is then, ``actions`` run once; otherwise the timer is cancelled.
 
-    Started when its rule (or type) acts on a complete comment; counted from the moment the
-    agent completed the comment, on the mapping's calendar.
+    Started when its rule (or type) acts on a complete comment, on the mapping's calendar,
+    counted from ``counted_from``: ``comment`` (default), the moment the agent completed the
+    comment (the customer was told, the agent escalated); ``decision``, the moment
+    helpdesk-sync acts on it (its own write starts the wait, e.g. the child ticket a
+    distributor must answer). The two differ only when a ticket is decided long after its
+    comment (a backfill): a wait that starts with our own write must not be overdue at once.
     """
 
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     sop: SopRef | None = None
     due: DueSpec
+    counted_from: Literal["comment", "decision"] = "comment"
     while_: Condition | None = Field(default=None, alias="while")
     actions: list[ActionSpec] = Field(min_length=1)
 

@@ -87,6 +87,7 @@ from sqlalchemy import (
     Row,
     Table,
     Text,
+    and_,
     create_engine,
     delete,
     event,
@@ -935,19 +936,43 @@ class _Operations:
         with self._write() as conn:
             return conn.execute(stmt).rowcount > 0
 
-    def due_timers(self, connector: str, now: datetime) -> list[TimerRow]:
-        """Pending timers of a connector whose due time has come, earliest first."""
-        with self._read() as conn:
-            rows = conn.execute(
-                select(timers)
-                .where(
-                    timers.c.connector == connector,
-                    timers.c.state == "pending",
-                    timers.c.due_at <= _utc(now),
+    def due_timers(
+        self,
+        connector: str,
+        now: datetime,
+        *,
+        limit: int | None = None,
+        after: TimerRow | None = None,
+    ) -> list[TimerRow]:
+        """Pending timers of a connector whose due time has come, earliest first.
+
+        Pages with ``limit`` and ``after`` (the last row of the previous page, keyset order
+        due time, ticket, timer): a timer that stays pending (its check failed) is not
+        served again in the same sweep, and memory stays one page however many are due.
+        """
+        query = select(timers).where(
+            timers.c.connector == connector,
+            timers.c.state == "pending",
+            timers.c.due_at <= _utc(now),
+        )
+        if after is not None:
+            due = _utc(after.due_at)
+            query = query.where(
+                or_(
+                    timers.c.due_at > due,
+                    and_(timers.c.due_at == due, timers.c.ticket_id > after.ticket_id),
+                    and_(
+                        timers.c.due_at == due,
+                        timers.c.ticket_id == after.ticket_id,
+                        timers.c.timer_id > after.timer_id,
+                    ),
                 )
-                .order_by(timers.c.due_at)
-            ).mappings()
-            return [TimerRow(**dict(r)) for r in rows]
+            )
+        query = query.order_by(timers.c.due_at, timers.c.ticket_id, timers.c.timer_id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as conn:
+            return [TimerRow(**dict(r)) for r in conn.execute(query).mappings()]
 
     def list_timers(
         self, connector: str | None = None, *, state: str | None = "pending"

@@ -21,10 +21,12 @@ from sync.store import Store
 
 from .harness import HARNESSES, Crash, Harness, mocked
 
-# 10:00 Thu + 72 business hours (08-18, Mon-Fri, no Fri 20): Thu 8 h, Mon 23..Fri 27 50 h,
-# Mon 30 10 h, Tue Dec 1 08:00 + 4 h -> Tue 2026-12-01 12:00 -03:00 = 15:00 UTC.
-DUE_72H = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
-DUE_15D = datetime(2026, 12, 4, 13, 0, tzinfo=UTC)  # 15 calendar days, same local time
+# The comment is written at 10:00 Thu and decided a minute later; the distributor timers
+# count from the decision (``counted_from: decision``: our child ticket asks the distributor).
+# 10:01 Thu + 72 business hours (08-18, Mon-Fri, no Fri 20): Thu 7 h 59, Mon 23..Fri 27 50 h,
+# Mon 30 10 h, Tue Dec 1 08:00 + 4 h 01 -> Tue 2026-12-01 12:01 -03:00 = 15:01 UTC.
+DUE_72H = datetime(2026, 12, 1, 15, 1, tzinfo=UTC)
+DUE_15D = datetime(2026, 12, 4, 13, 1, tzinfo=UTC)  # 15 calendar days, same local time
 FOLLOW_UP = "Prazo de 72 horas úteis vencido"
 NO_ANSWER = "15 dias sem resposta do distribuidor"
 
