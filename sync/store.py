@@ -932,9 +932,10 @@ class _Operations:
             .on_conflict_do_nothing(
                 index_elements=[timers.c.connector, timers.c.ticket_id, timers.c.timer_id]
             )
+            .returning(timers.c.timer_id)  # rowcount of ON CONFLICT is unreliable on psycopg
         )
         with self._write() as conn:
-            return conn.execute(stmt).rowcount > 0
+            return conn.execute(stmt).scalar_one_or_none() is not None
 
     def due_timers(
         self,

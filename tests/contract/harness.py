@@ -70,6 +70,10 @@ class Harness(Protocol):
 
     def incomplete_ticket(self, *, at: datetime | None = None) -> str: ...
 
+    def rupture_without_return(self, *, at: datetime | None = None) -> str: ...
+
+    def reads_of(self, ticket_id: str) -> int: ...
+
     def complete_the_comment(self, ticket_id: str) -> None: ...
 
     def markers(self) -> Counter[str]: ...
@@ -120,6 +124,14 @@ COMPLETE = (
     ),
 )
 INCOMPLETE = ("Cashback", "Contestação", "Motivo da contestação: cupom não apareceu")
+RUPTURE_NO_RETURN = (
+    "Ruptura do pedido",
+    None,
+    "Número do pedido: 100045990\nForma de pagamento: Pix\n"
+    "Opção de estorno: Sem retorno do cliente",
+    (),
+)
+"""A rupture whose customer never answered: starts the 48 h voucher timer (seed 003)."""
 FIX = "CNPJ do cliente: 11.222.333/0001-81"
 
 
@@ -191,6 +203,21 @@ class FreshdeskHarness:
 
     def incomplete_ticket(self, *, at: datetime | None = None) -> str:
         return self._ticket(*INCOMPLETE, (), at)
+
+    def rupture_without_return(self, *, at: datetime | None = None) -> str:
+        return self._ticket(*RUPTURE_NO_RETURN, at)
+
+    def reads_of(self, ticket_id: str) -> int:
+        """Successful GET calls on this ticket (the ticket, its conversations, its children)."""
+        path = f"/api/v2/tickets/{ticket_id}"
+        with self.sandbox._lock:
+            return sum(
+                1
+                for c in self.sandbox.calls
+                if c.method == "GET"
+                and c.status == 200
+                and (c.path == path or c.path.startswith(path + "/"))
+            )
 
     def complete_the_comment(self, ticket_id: str) -> None:
         self.sandbox.add_note(int(ticket_id), FIX, user_id=self.agent, created_at=self.clock())

@@ -141,3 +141,56 @@ def test_crash_between_the_timer_write_and_its_journal_commit(
 
     assert notes_with(harness, ticket, FOLLOW_UP) == 1
     assert [t.timer_id for t in store.list_timers(state="fired")] == ["distribuidor_72h"]
+
+
+# ------------------------------------------------------------------ a backfill of old tickets
+
+VOUCHER = "48h sem retorno do cliente na ruptura"
+
+
+def test_a_timer_already_due_at_start_fires_once_on_the_ticket_just_loaded(
+    harness: Harness, store: Store
+) -> None:
+    """Backfill: the comment is 3 days old, so the 48 h voucher step is overdue at once."""
+    written = harness.clock() - timedelta(days=3)
+    ticket = harness.rupture_without_return(at=written)
+
+    engine(harness, store).run_pass(since=written - timedelta(hours=1))
+
+    assert notes_with(harness, ticket, VOUCHER) == 1
+    assert harness.reads_of(ticket) == 1  # the decision's load; the timer reads nothing more
+    assert [(t.timer_id, t.due_at) for t in store.list_timers(state="fired")] == [
+        ("ruptura_48h", written.replace(second=0, microsecond=0) + timedelta(hours=48))
+    ]
+    harness.clock.advance(hours=1)
+    engine(harness, store).run_pass()  # the echo of our note, and a later timer sweep
+    assert notes_with(harness, ticket, VOUCHER) == 1
+
+
+def test_a_resolved_old_ticket_starts_no_overdue_action(harness: Harness, store: Store) -> None:
+    written = harness.clock() - timedelta(days=3)
+    ticket = harness.rupture_without_return(at=written)
+    harness.resolve(ticket)
+
+    engine(harness, store).run_pass(since=written - timedelta(hours=1))
+
+    assert notes_with(harness, ticket, VOUCHER) == 0
+    assert {t.reason for t in store.list_timers(state="cancelled")} == {"ticket is Resolved"}
+
+
+def test_waits_started_by_our_own_child_ticket_count_from_the_decision(
+    harness: Harness, store: Store
+) -> None:
+    """Backfill of a 20-day-old distributor escalation: the child ticket is created now, so
+    the distributor's 72 business hours and 15 days start now and nothing fires at once."""
+    written = harness.clock() - timedelta(days=20)
+    ticket = harness.complete_ticket(1, at=written)
+
+    engine(harness, store).run_pass(since=written - timedelta(hours=1))
+
+    assert len(harness.children_of(ticket)) == 1
+    assert notes_with(harness, ticket, FOLLOW_UP) == 0
+    assert notes_with(harness, ticket, NO_ANSWER) == 0
+    pending = {t.timer_id: t.due_at for t in store.list_timers()}
+    assert pending["distribuidor_15d"] == harness.clock() + timedelta(days=15)
+    assert pending["distribuidor_72h"] > harness.clock() + timedelta(days=3)

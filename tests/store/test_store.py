@@ -675,3 +675,53 @@ def test_closed_store_refuses_work(tmp_path: Path) -> None:
     opened.close()  # idempotent
     with pytest.raises(StoreError, match="closed"):
         opened.get_cursor("fd")
+
+
+# ---------------------------------------------------------------------------------------
+# SLA timers
+# ---------------------------------------------------------------------------------------
+
+
+def test_a_timer_is_started_once_ever_and_finished_once(store: Store) -> None:
+    due = T0 + timedelta(hours=48)
+    assert store.start_timer("sac", "7", "ruptura_48h", "Ruptura do pedido", due, "003#04")
+    assert not store.start_timer("sac", "7", "ruptura_48h", "Ruptura do pedido", T0, "003#04")
+    assert [t.due_at for t in store.list_timers("sac")] == [due]  # the first due time stays
+    assert store.due_timers("sac", due - timedelta(seconds=1)) == []
+    store.finish_timer("sac", "7", "ruptura_48h", "fired", "due")
+    store.finish_timer("sac", "7", "ruptura_48h", "cancelled", "late")  # never overwritten
+    assert store.due_timers("sac", due) == []
+    [row] = store.list_timers("sac", state=None)
+    assert (row.state, row.reason) == ("fired", "due")
+
+
+def test_due_timers_come_in_pages_in_keyset_order(store: Store) -> None:
+    """Ties on the due time are ordered by ticket and timer; ``after`` resumes exactly."""
+    started = []
+    for i in range(7):
+        due = T0 + timedelta(minutes=i // 3)  # three timers share each minute
+        for timer in ("b_timer", "a_timer"):
+            store.start_timer("sac", f"t{i}", timer, "Tipo", due, "sop")
+            started.append((due, f"t{i}", timer))
+    store.start_timer("other", "t0", "a_timer", "Tipo", T0, "sop")  # another connector
+    store.start_timer("sac", "late", "a_timer", "Tipo", T0 + timedelta(days=1), "sop")  # not due
+
+    seen = []
+    after = None
+    while True:
+        page = store.due_timers("sac", T0 + timedelta(hours=1), limit=4, after=after)
+        seen.extend((t.due_at, t.ticket_id, t.timer_id) for t in page)
+        if len(page) < 4:
+            break
+        after = page[-1]
+    assert seen == sorted(started)
+    assert len(seen) == 14
+
+
+def test_a_timer_left_pending_is_not_served_twice_in_one_sweep(store: Store) -> None:
+    for i in range(5):
+        store.start_timer("sac", f"t{i}", "x", "Tipo", T0, "sop")
+    first = store.due_timers("sac", T0, limit=2)
+    store.finish_timer("sac", first[0].ticket_id, "x", "fired", "due")  # first[1] stays pending
+    rest = store.due_timers("sac", T0, limit=10, after=first[-1])
+    assert [t.ticket_id for t in rest] == ["t2", "t3", "t4"]
