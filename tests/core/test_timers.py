@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import textwrap
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from sync.actions import AddNote, Route
+from sync.actions import AddNote, Resolve, Route, SetStatus
 from sync.cli import format_decision
-from sync.decide import decide, evaluate_timer
+from sync.decide import decide, evaluate_timer, project
 from sync.mapping_loader import CompiledMapping, load_mapping_file
 from sync.model import Context
 from tests.factories import ticket
@@ -50,6 +50,7 @@ types:
         timers:
           - id: distributor_72h
             due: {business_hours: 72}
+            counted_from: decision
             while: {context: child_answered, not_equals: true}
             actions:
               - add_note: {template: follow_up, purpose: timer}
@@ -187,3 +188,34 @@ def test_sac_credit_timer_goes_to_nrp_unless_the_distributor_answered() -> None:
         NOW,
     )
     assert not answered_in_comment.fire
+
+
+def test_counted_from_decision_starts_the_wait_when_the_ticket_is_decided(
+    mapping: CompiledMapping,
+) -> None:
+    """A backfill decides a 30-day-old comment: a wait our own write starts counts from
+    now; a wait counted from the comment is already over."""
+    later = NOW + timedelta(days=30)  # Sat 19/12 16:00 São Paulo
+    [distributor] = decide(mapping, ticket(COMMENT, request_type=TYPE), Context(), later).timers
+    [credit] = decide(
+        mapping, ticket("Distribuidor: Peixoto", request_type="Credito"), Context(), later
+    ).timers
+    # Sat → Mon 21/12 08:00 + 72 business hours (7 days × 10 h + 2 h; Dec 25 is a holiday)
+    assert distributor.due == datetime.fromisoformat("2026-12-31T10:00:00-03:00")
+    assert credit.due == datetime.fromisoformat("2026-11-27T16:00:00-03:00")  # as before
+    assert credit.due < later
+
+
+def test_project_shows_the_ticket_as_the_actions_leave_it(mapping: CompiledMapping) -> None:
+    t = ticket(COMMENT, request_type=TYPE, status="Open", queue="SAC", owner="ana")
+    routed = project(
+        mapping, t, [Route(group="Distribuidores", owner="bruno"), SetStatus("Pending")]
+    )
+    assert (routed.status, routed.queue, routed.owner) == ("Pending", "Distribuidores", "bruno")
+    assert project(mapping, t, [Resolve()]).status == "Resolved"  # the first closed status
+    assert project(mapping, t, [Resolve(status="Closed")]).status == "Closed"
+    assert project(mapping, t, []) == t
+    verdict = evaluate_timer(
+        mapping, TYPE, "distributor_72h", project(mapping, t, [Resolve()]), Context(), NOW
+    )
+    assert (verdict.fire, verdict.reason) == (False, "ticket is Resolved")
