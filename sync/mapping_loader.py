@@ -72,6 +72,9 @@ class CompiledMapping:
     """Folded parent category -> its sub-type names ("Pedidos" -> "Pedidos > ...")."""
     field_order: dict[str, int] = field(default_factory=dict)
     """Field key -> position in the file, so notes list fields in the SOP's order."""
+    sources: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Field key -> helpdesk fields that hold it, in order: the account's ``fields:``
+    config when bound (``field_sources.bind_sources``), else the mapping's ``ticket_field``."""
 
     @property
     def name(self) -> str:

@@ -26,6 +26,31 @@ class Attachment:
 
     name: str
     content_type: str | None = None
+    comment_id: str | None = None
+    """The comment (note) it is attached to; None for the ticket's own attachments."""
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """The requester or the organization as the helpdesk holds it (any part may be unknown).
+
+    Freshdesk: the requester contact and its company; Movidesk: ``clients[]`` and their
+    ``organization``; Salesforce: the case's Contact and Account.
+    """
+
+    name: str | None = None
+    email: str | None = None
+    document: str | None = None
+    """CPF or CNPJ as stored (formatted or bare)."""
+    phone: str | None = None
+
+    def get(self, part: str) -> str | None:
+        """One part by name (``name``, ``email``, ``document``, ``phone``)."""
+        value = getattr(self, part, None) if part in PARTY_PARTS else None
+        return value if isinstance(value, str) and value.strip() else None
+
+
+PARTY_PARTS = ("name", "email", "document", "phone")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +69,14 @@ class Ticket:
     owner: str | None = None
     queue: str | None = None
     fields: Mapping[str, Any] = field(default_factory=dict)
+    """Helpdesk fields by their API name (``cf_cnpj``, ``Order_Number__c``, a Movidesk
+    custom field id), values as the helpdesk returned them."""
     comments: tuple[Comment, ...] = ()
     attachments: tuple[Attachment, ...] = ()
+    field_labels: Mapping[str, str] = field(default_factory=dict)
+    """API name -> the label agents see for it ("cf_numero_do_pedido" -> "Número do pedido")."""
+    requester: Party | None = None
+    organization: Party | None = None
 
     @property
     def display_number(self) -> str:

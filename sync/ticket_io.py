@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError, Problem
-from .model import Attachment, Comment, Context, RelatedTicket, Ticket
+from .model import Attachment, Comment, Context, Party, RelatedTicket, Ticket
 from .yaml_lines import LocatedDocumentError, load_json, validation_problems
 
 
@@ -29,6 +29,17 @@ class CommentDoc(_Doc):
 class AttachmentDoc(_Doc):
     name: str
     content_type: str | None = None
+    comment_id: str | None = None
+
+
+class PartyDoc(_Doc):
+    name: str | None = None
+    email: str | None = None
+    document: str | None = None
+    phone: str | None = None
+
+    def to_party(self) -> Party:
+        return Party(self.name, self.email, self.document, self.phone)
 
 
 class RelatedTicketDoc(_Doc):
@@ -62,6 +73,9 @@ class TicketDoc(_Doc):
     fields: dict[str, Any] = Field(default_factory=dict)
     comments: list[CommentDoc] = Field(default_factory=list)
     attachments: list[AttachmentDoc] = Field(default_factory=list)
+    field_labels: dict[str, str] = Field(default_factory=dict)
+    requester: PartyDoc | None = None
+    organization: PartyDoc | None = None
     context: ContextDoc | None = None
 
     def to_ticket(self) -> Ticket:
@@ -81,7 +95,12 @@ class TicketDoc(_Doc):
             comments=tuple(
                 Comment(c.id, c.body, c.internal, c.created_at, c.author) for c in self.comments
             ),
-            attachments=tuple(Attachment(a.name, a.content_type) for a in self.attachments),
+            attachments=tuple(
+                Attachment(a.name, a.content_type, a.comment_id) for a in self.attachments
+            ),
+            field_labels=dict(self.field_labels),
+            requester=self.requester.to_party() if self.requester else None,
+            organization=self.organization.to_party() if self.organization else None,
         )
 
     def to_context(self) -> Context:
