@@ -34,6 +34,7 @@ __all__ = [
     "extract_fields",
     "html_to_text",
     "normalize_label",
+    "unlabelled_lines",
 ]
 
 # --------------------------------------------------------------------------- HTML -> text
@@ -225,6 +226,10 @@ class LabelIndex:
         hit = self._resolve(label)
         return None if hit is None else hit[0]
 
+    def lookup_normalized(self, norm: str) -> str | None:
+        """The field key of an already normalized label (``normalize_label``)."""
+        return self._by_norm.get(norm)
+
     def _resolve(self, raw: str) -> tuple[str, str] | None:
         """(key, label as written without decoration) for label text; memoized."""
         try:
@@ -357,6 +362,37 @@ def _comment_fields(comment: Comment, index: LabelIndex) -> Iterator[FieldValue]
             value = _clean_value("\n".join(collected))
         if value:
             yield FieldValue(key, value, label, str(comment.id), number)
+
+
+@lru_cache(maxsize=1024)
+def _unlabelled(body: str, index: LabelIndex) -> tuple[str, ...]:
+    lines = comment_lines(body)
+    total = len(lines)
+    out: list[str] = []
+    i = 0
+    while i < total:
+        line = lines[i]
+        hit = _label_line(line, index)
+        i += 1
+        if hit is None:
+            if line and not _TEMPLATE_LINE.match(line):
+                out.append(line)
+            continue
+        if not hit[2].strip():
+            # "Label:" alone: its value lines are not prose.
+            while i < total and lines[i] and _label_line(lines[i], index) is None:
+                if _TEMPLATE_LINE.match(lines[i]):
+                    break
+                i += 1
+    return tuple(out)
+
+
+def unlabelled_lines(comment: Comment, index: LabelIndex) -> tuple[str, ...]:
+    """The comment's text lines that are not labelled values: its prose (cached per body).
+
+    Unfilled template prompts ("• Informe: O CPF do cliente") are not prose either.
+    """
+    return _unlabelled(comment.body or "", index)
 
 
 def extract_fields(comments: Sequence[Comment], index: LabelIndex) -> dict[str, FieldValue]:

@@ -84,6 +84,13 @@ class ConnectorSettings(BaseModel):
         description="Freshdesk: load each ticket with its own attachments (2 credits); false "
         "reads the list row plus conversations (1 credit) when evidence is on notes.",
     )
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="Field sources: mapping field key -> the helpdesk field holding it "
+        "(Freshdesk cf_... or a default field; Movidesk a custom field id; Salesforce an API "
+        "name; requester.<part> or organization.<part> with part name|email|document|phone). "
+        "Wins over the mapping's ticket_field.",
+    )
     scope: ScopeSettings = Field(default_factory=ScopeSettings)
     enabled: bool = True
 

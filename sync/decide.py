@@ -35,6 +35,7 @@ from .actions import (
 )
 from .comment_parser import Checklist, FieldValue, extract_checklists, extract_fields
 from .effects import carries_marker
+from .field_sources import HelpdeskValue, helpdesk_values
 from .mapping_loader import TYPE_KEY, CompiledMapping, CompiledType, type_key
 from .mapping_schema import (
     ActionSpec,
@@ -47,6 +48,7 @@ from .mapping_schema import (
 )
 from .masking import SENSITIVE_VALIDATORS, mask_value
 from .model import Comment, Context, RelatedTicket, Ticket
+from .prose import find_in_prose
 from .templates import render
 from .textnorm import fold
 from .validators import validate
@@ -70,6 +72,35 @@ class Invalid:
     reason: str
     value: str
     sop: str
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """Where a checked field's value came from; ``value`` is masked when it is PII."""
+
+    key: str
+    label: str
+    value: str
+    source: str
+    """``label``, ``field`` or ``prose``."""
+    where: str
+    """The helpdesk field (``fields.cf_cnpj``, ``requester.email``) or the comment."""
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "field": self.key,
+            "label": self.label,
+            "value": self.value,
+            "source": self.source,
+            "where": self.where,
+        }
+
+    def describe(self) -> str:
+        """One line for ``explain``: "CPF do cliente = 529.***.***-25 (prose of comment c2)"."""
+        how = {"label": "labelled line", "field": "helpdesk field", "prose": "prose"}[self.source]
+        shown = self.value if len(self.value) <= 60 else self.value[:57] + "..."
+        shown = shown.replace("\n", " ")
+        return f"{self.label} = {shown} ({how}: {self.where})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +144,8 @@ class Decision:
     missing: tuple[Missing, ...] = ()
     invalid: tuple[Invalid, ...] = ()
     checked: tuple[str, ...] = ()
+    found: tuple[Found, ...] = ()
+    """Every checked value with its source (labelled line, helpdesk field, prose)."""
     actions: tuple[Action, ...] = ()
     satisfied: tuple[Action, ...] = ()
     """Actions the SOP asks for that the ticket already shows (not repeated)."""
@@ -143,6 +176,7 @@ class Decision:
                 for i in self.invalid
             ],
             "checked": list(self.checked),
+            "fields": [f.to_dict() for f in self.found],
             "actions": [a.to_dict() for a in self.actions],
             "already_in_effect": [a.to_dict() for a in self.satisfied],
             "timers": [t.to_dict() for t in self.timers],
@@ -201,6 +235,9 @@ class _Prepared:
     checked: list[str]
     invalid: list[Invalid]
     internal: tuple[Comment, ...]
+    found: list[Found]
+    candidates: tuple[str, ...] = ()
+    """Request types the written category could denote when it names none for sure."""
 
 
 def _prepare(
@@ -210,7 +247,7 @@ def _prepare(
     internal = tuple(c for c in ticket.comments if c.internal and not carries_marker(c.body))
     raw = extract_fields(internal, mapping.labels)
     checklists = extract_checklists(internal) if _uses_checklists(mapping) else []
-    type_name, type_source = _resolve_type(mapping, ticket, raw, checklists)
+    type_name, type_source, candidates = _resolve_type(mapping, ticket, raw, checklists)
     ctype = mapping.types.get(type_name) if type_name else None
     env = _Env(
         ticket=ticket,
@@ -225,13 +262,23 @@ def _prepare(
     field_keys = ctype.field_keys if ctype else _preflight_keys(mapping)
     field_keys = sorted(field_keys, key=mapping.field_order.__getitem__)
     local_now = now.astimezone(mapping.calendar.zone)
-    checked, invalid = _validate_present(mapping, field_keys, raw, ticket, env, local_now)
-    return _Prepared(env, checklists, type_name, type_source, ctype, checked, invalid, internal)
+    checked, invalid, found = _validate_present(
+        mapping, field_keys, raw, ticket, env, local_now, internal
+    )
+    return _Prepared(
+        env, checklists, type_name, type_source, ctype, checked, invalid, internal, found,
+        candidates,
+    )
 
 
 def decide(mapping: CompiledMapping, ticket: Ticket, context: Context, now: datetime) -> Decision:
     """Decide what the SOP requires for ``ticket``; deterministic in its arguments."""
     prepared = _prepare(mapping, ticket, context, now)
+    decision = _decide(mapping, ticket, prepared)
+    return replace(decision, found=tuple(prepared.found))
+
+
+def _decide(mapping: CompiledMapping, ticket: Ticket, prepared: _Prepared) -> Decision:
     env, checklists, ctype = prepared.env, prepared.checklists, prepared.ctype
     type_name, checked, invalid = prepared.type_name, prepared.checked, prepared.invalid
     internal, raw = prepared.internal, env.raw
@@ -275,8 +322,14 @@ def decide(mapping: CompiledMapping, ticket: Ticket, context: Context, now: date
         )
 
     if ctype is None:
-        suggestions = _suggest(mapping, ticket, internal, raw)
-        if ticket.request_type or TYPE_KEY in raw:
+        suggestions = list(prepared.candidates) or _suggest(mapping, ticket, internal, raw)
+        if prepared.candidates:
+            explanation.append(
+                f"category '{ticket.request_type or raw[TYPE_KEY].value}' could be "
+                + " or ".join(f"'{c}'" for c in prepared.candidates)
+                + ": not guessed, nothing routed"
+            )
+        elif ticket.request_type or TYPE_KEY in raw:
             explanation.append(
                 f"request type '{ticket.request_type or raw[TYPE_KEY].value}' is not in "
                 f"mapping '{mapping.name}': no type rules apply"
@@ -479,20 +532,42 @@ def _resolve_type(
     ticket: Ticket,
     raw: Mapping[str, FieldValue],
     checklists: list[Checklist],
-) -> tuple[str | None, str | None]:
+) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """(type name, how it was found, candidates when the category named two items)."""
     if ticket.request_type and ticket.request_type.strip():
-        name = mapping.match_type(ticket.request_type)
-        return name, f"type from the ticket's type field: '{ticket.request_type}'" if name else None
+        match = mapping.resolve_type(ticket.request_type)
+        if match.name is not None:
+            how = "" if match.how == "exact" else f" (matched {_HOW[match.how]})"
+            return (
+                match.name,
+                f"type from the ticket's type field: '{ticket.request_type}'{how}",
+                (),
+            )
+        if match.candidates:
+            return None, None, match.candidates
     written = raw.get(TYPE_KEY)
     if written is not None:
-        name = mapping.match_type(written.value)
-        if name:
-            return name, f"type from the comment ('{written.label}: {written.value}')"
+        match = mapping.resolve_type(written.value)
+        if match.name is not None:
+            return (
+                match.name,
+                f"type from the comment ('{written.label}: {written.value}')",
+                (),
+            )
+        if match.candidates:
+            return None, None, match.candidates
     for checklist in reversed(checklists):
         for ctype in mapping.types.values():
             if ctype.spec.checklist and _title_key(checklist.title) in _checklist_keys(ctype):
-                return ctype.spec.name, f"type from the checklist '{checklist.title}'"
-    return None, None
+                return ctype.spec.name, f"type from the checklist '{checklist.title}'", ()
+    return None, None, ()
+
+
+_HOW = {
+    "deeper": "as a level below the SOP item",
+    "worded": "by its words",
+    "category": "as the category's own rule",
+}
 
 
 def _preflight_keys(mapping: CompiledMapping) -> frozenset[str]:
@@ -505,36 +580,75 @@ def _preflight_keys(mapping: CompiledMapping) -> frozenset[str]:
 
 def _validate_present(
     mapping: CompiledMapping,
-    keys: Iterable[str],
+    keys: list[str],
     raw: Mapping[str, FieldValue],
     ticket: Ticket,
     env: _Env,
     now: datetime,
-) -> tuple[list[str], list[Invalid]]:
+    internal: tuple[Comment, ...],
+) -> tuple[list[str], list[Invalid], list[Found]]:
+    """Validate every field the ticket holds, wherever it is.
+
+    Precedence per field: a labelled line in the comments (the newest wins), then the
+    helpdesk's fields (configured sources, then fields named like the SOP label), then
+    the prose of the comments. Lower sources are read only when higher ones are empty.
+    """
     checked: list[str] = []
     invalid: list[Invalid] = []
+    found: list[Found] = []
+    fields = mapping.spec.fields
+    pending = [k for k in keys if k not in raw]
+    helpdesk: dict[str, HelpdeskValue] = (
+        helpdesk_values(mapping, ticket, set(pending)) if pending else {}
+    )
+    prose_keys = [k for k in pending if k not in helpdesk]
+    prose = (
+        find_in_prose(fields, prose_keys, keys, internal, mapping.labels, now)
+        if prose_keys and internal
+        else {}
+    )
     for key in keys:
-        fspec = mapping.spec.fields[key]
-        found = raw.get(key)
-        value = found.value if found is not None else None
-        if value is None and fspec.ticket_field:
-            ticket_value = ticket.fields.get(fspec.ticket_field)
-            if ticket_value not in (None, ""):
-                value = str(ticket_value)
-        if value is None:
+        fspec = fields[key]
+        sensitive = fspec.validator in SENSITIVE_VALIDATORS
+        labelled = raw.get(key)
+        if labelled is not None:
+            value = labelled.value
+            source, where = "label", f"comment {labelled.comment_id}, line {labelled.line}"
+        elif key in helpdesk:
+            value, source, where = helpdesk[key].value, "field", helpdesk[key].source
+        elif key in prose:
+            seen = prose[key]
+            if seen.ambiguous:
+                shown = [
+                    mask_value(fspec.validator, v) if sensitive else v
+                    for v in (seen.value, *seen.others)
+                ]
+                invalid.append(
+                    Invalid(
+                        key,
+                        fspec.label,
+                        "o texto traz mais de um valor possível ("
+                        + ", ".join(shown)
+                        + f"); informe qual vale com a linha '{fspec.label}: valor'",
+                        "",
+                        "",
+                    )
+                )
+                continue
+            value, source, where = seen.value, "prose", f"comment {seen.comment_id}"
+        else:
             continue
         check = validate(fspec.validator, value, fspec.options, now)
+        shown_value = mask_value(fspec.validator, value) if sensitive else value
         if check.ok:
             env.values[key] = check.value if check.value is not None else value
             checked.append(fspec.label)
+            found.append(Found(key, fspec.label, shown_value, source, where))
         else:
-            shown = (
-                mask_value(fspec.validator, value)
-                if fspec.validator in SENSITIVE_VALIDATORS
-                else value
+            invalid.append(
+                Invalid(key, fspec.label, check.reason or "valor inválido", shown_value, "")
             )
-            invalid.append(Invalid(key, fspec.label, check.reason or "valor inválido", shown, ""))
-    return checked, invalid
+    return checked, invalid, found
 
 
 def _invalid_keys(invalid: list[Invalid]) -> set[str]:

@@ -52,8 +52,28 @@ class FieldSpec(_Strict):
     synonyms: list[str] = Field(default_factory=list)
     validator: str = "text"
     options: dict[str, Any] = Field(default_factory=dict)
-    ticket_field: str | None = None
-    """A ticket custom field that supplies the value when the comment lacks it."""
+    ticket_field: str | list[str] | None = None
+    """Default helpdesk source(s) of the value (a field's API name, ``requester.email``,
+    ``organization.name``, ``tag:x``); an account's ``fields:`` config replaces them."""
+    prose: Literal["auto", "description", "off"] = "auto"
+    """How the value is found in unlabelled comment text: ``auto`` by its validator's shape
+    (CPF, e-mail, ...), choices and ``phrases``, or next to its ``cues``; ``description``:
+    the comment's prose itself (free-text fields); ``off``: only labelled or from fields."""
+    cues: list[str] = Field(default_factory=list)
+    """Words that name the value in prose ("pedido", "pedido GAR"); default: none, and
+    then a shape-recognised value counts only when no other field of the type shares its
+    validator."""
+    phrases: dict[str, list[str]] = Field(default_factory=dict)
+    """Canonical value -> phrases that state it in prose ("Sim": ["o erro persiste"])."""
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The default sources as a tuple."""
+        if self.ticket_field is None:
+            return ()
+        if isinstance(self.ticket_field, str):
+            return (self.ticket_field,)
+        return tuple(self.ticket_field)
 
 
 class AttachmentSpec(_Strict):

@@ -1,0 +1,375 @@
+"""Values agents write without labels: found in the prose of internal comments. Pure.
+
+Theory of operation: agents write "Pedido 5570012 segue atrasado, pago com Pix" as often
+as "Número do pedido: 5570012". A field whose value can be recognised on its own is looked
+for in the comment lines that are not labelled values (``unlabelled_lines``):
+
+* by shape, checked by the field's validator: CPF and CNPJ (formatted or bare,
+  alphanumeric CNPJ too; a number whose check digits fail is never taken as one), e-mail,
+  public IP, phone (formatted, or bare next to a phone word), money (``R$``), dates;
+* next to a word that names it: order numbers ("pedido 5561187", "pedido GAR 48213377",
+  "pedido checkout não gerado"); the words are the field's ``cues``, or the words of its
+  label and synonyms;
+* by its words: enumeration choices and aliases ("boleto antecipado", "via Trademaster"),
+  and the field's ``phrases`` ("o erro persiste" -> Sim);
+* a free-text field marked ``prose: description`` is the prose itself (its validator
+  checks ``min_words``).
+
+A shape that several fields of the request type share (two e-mail fields) counts for a
+field only next to one of its cues. Two different values for one field are never guessed
+between: the finding carries both and the decision reports them. Only fields still absent
+after labelled lines and helpdesk fields are looked for, so a complete labelled comment
+costs nothing here.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from .comment_parser import LabelIndex, normalize_label, unlabelled_lines
+from .mapping_schema import FieldSpec
+from .model import Comment
+from .validators import NOT_GENERATED, validate
+
+SHAPES = frozenset({"cpf", "cnpj", "cpf_cnpj", "email", "public_ip", "phone", "money", "date"})
+"""Validators whose values are recognised by shape alone."""
+
+_CUE_WINDOW = 48
+"""How many characters before a value a cue may stand ("CPF do titular é 529...")."""
+
+_STOP = frozenset(
+    "a o as os e de da do das dos em no na nos nas para por com ao aos um uma que se "
+    "n no nº numero num informe indique forneca especifique qual".split()
+)
+_GENERIC = {
+    "email": frozenset({"email", "e-mail", "mail"}),
+    "cpf": frozenset({"cpf"}),
+    "cnpj": frozenset({"cnpj"}),
+    "cpf_cnpj": frozenset({"cpf", "cnpj"}),
+    "phone": frozenset(),
+    "public_ip": frozenset({"ip"}),
+}
+
+_CPF = re.compile(r"(?<![\w./-])\d{3}\.?\d{3}\.?\d{3}\s?-?\s?\d{2}(?![\w/-])")
+_CNPJ = re.compile(
+    r"(?<![\w./-])[0-9A-Za-z]{2}\.?[0-9A-Za-z]{3}\.?[0-9A-Za-z]{3}\s?/?\s?[0-9A-Za-z]{4}\s?-?\s?\d{2}"
+    r"(?![\w/-])"
+)
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?<!\.)", re.UNICODE)
+_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F:]{1,4}(?![\w:])")
+_PHONE = re.compile(
+    r"(?<![\w/.-])(?:\+?55[\s.-]?)?(?:\(\s?0?\d{2}\s?\)|0?\d{2})[\s.-]?9?\s?\d{4}[\s.-]?\d{4}(?![\w/-])"
+)
+_PHONE_WORDS = re.compile(r"\b(?:tel|telefone|fone|cel|celular|whats|whatsapp|zap|contato)\b")
+_MONEY = re.compile(r"R\$\s?\d{1,3}(?:\.?\d{3})*(?:,\d{1,2})?(?!\d)", re.IGNORECASE)
+_DATE = re.compile(r"(?<![\d/])\d{1,2}/\d{1,2}/\d{4}(?![\d/])")
+_ORDER_TOKEN = r"#?\s?(?=[a-z0-9./-]*\d)[a-z0-9](?:[a-z0-9./-]*[a-z0-9])?"
+_ORDER_GLUE = r"(?:\s*(?:n[o°º]|num(?:ero)?|nr|#)\.?)?\s*(?:[:=-]\s*)?(?:e\s+|é\s+)?"
+_NOT_GENERATED = r"(?:ainda\s+)?(?:nao|n)\s+(?:foi\s+)?gerad[oa]"
+
+
+_SPEC_MEMO: dict[tuple[str, int], tuple[FieldSpec, Any]] = {}
+
+
+def _per_spec(name: str, spec: FieldSpec, make: Callable[[], Any]) -> Any:
+    """Memoize a value derived from one (unhashable) field spec, keyed by its identity."""
+    slot = (name, id(spec))
+    hit = _SPEC_MEMO.get(slot)
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    value = make()
+    if len(_SPEC_MEMO) > 8192:
+        _SPEC_MEMO.clear()
+    _SPEC_MEMO[slot] = (spec, value)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ProseValue:
+    """A field's value found in a comment's prose; ``others`` are rival candidates."""
+
+    key: str
+    value: str
+    comment_id: str
+    others: tuple[str, ...] = ()
+
+    @property
+    def ambiguous(self) -> bool:
+        """Two or more different values were seen: the field is not guessed."""
+        return bool(self.others)
+
+
+@lru_cache(maxsize=4096)
+def fold_same_length(text: str) -> str:
+    """Lower-case, accent-free text of exactly the same length (spans map back 1:1)."""
+    out = []
+    for ch in text:
+        base = unicodedata.normalize("NFKD", ch)
+        stripped = "".join(c for c in base if not unicodedata.combining(c))
+        out.append(stripped.lower() if len(stripped) == 1 else ch.lower())
+    return "".join(out)
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in re.split(r"[^\w-]+", normalize_label(text)) if w and w not in _STOP]
+
+
+def _cue_words(key: str, spec: FieldSpec) -> tuple[str, ...]:
+    """The words that name a field in prose: its cues, else its label's significant words."""
+    return _per_spec("cues", spec, lambda: _make_cue_words(spec))  # type: ignore[no-any-return]
+
+
+def _make_cue_words(spec: FieldSpec) -> tuple[str, ...]:
+    if spec.cues:
+        return tuple(fold_same_length(c).strip() for c in spec.cues if c.strip())
+    generic = _GENERIC.get(spec.validator, frozenset())
+    words: list[str] = []
+    for text in (spec.label, *spec.synonyms):
+        for word in _words(text):
+            if word not in generic and len(word) >= 3 and word not in words:
+                words.append(word)
+    return tuple(words)
+
+
+def _order_cues(spec: FieldSpec) -> tuple[str, ...]:
+    """Cue phrases for an order number: "pedido gar", "pedido", longest first."""
+    return _per_spec("order", spec, lambda: _make_order_cues(spec))  # type: ignore[no-any-return]
+
+
+def _make_order_cues(spec: FieldSpec) -> tuple[str, ...]:
+    phrases = spec.cues or [spec.label, *spec.synonyms]
+    out: set[str] = set()
+    for text in phrases:
+        words = [w for w in normalize_label(text).split() if w not in {"no", "numero", "n", "do"}]
+        if words:
+            out.add(" ".join(words))
+    return tuple(sorted(out, key=len, reverse=True))
+
+
+def _choice_table(spec: FieldSpec) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """(word pattern, canonical value) for an enum's choices/aliases and the phrases."""
+    return _per_spec("choices", spec, lambda: _make_choice_table(spec))  # type: ignore[no-any-return]
+
+
+def _make_choice_table(spec: FieldSpec) -> tuple[tuple[re.Pattern[str], str], ...]:
+    pairs: dict[str, str] = {}
+    options = spec.options
+    if spec.validator == "enum":
+        choices = [str(c) for c in options.get("choices") or []]
+        for choice in choices:
+            pairs.setdefault(fold_same_length(choice).strip(), choice)
+        for alias, target in (options.get("aliases") or {}).items():
+            canonical = next(
+                (c for c in choices if fold_same_length(c) == fold_same_length(str(target))),
+                None,
+            )
+            if canonical is not None:
+                pairs.setdefault(fold_same_length(str(alias)).strip(), canonical)
+    for canonical, phrases in spec.phrases.items():
+        for phrase in phrases:
+            pairs[fold_same_length(phrase).strip()] = canonical
+    table = []
+    for text, canonical in sorted(pairs.items(), key=lambda item: -len(item[0])):
+        # Short words ("TM", "S", "não") name nothing on their own in a sentence.
+        if len(text.replace(" ", "")) < 3:
+            continue
+        body = r"\s+".join(re.escape(part) for part in text.split())
+        table.append((re.compile(rf"(?<![\w-]){body}(?![\w-])"), canonical))
+    return tuple(table)
+
+
+def _near_cue(folded: str, start: int, cues: Sequence[str]) -> bool:
+    window = folded[max(0, start - _CUE_WINDOW) : start]
+    return any(re.search(rf"(?<![\w-]){re.escape(cue)}(?![\w-])", window) for cue in cues)
+
+
+class _Text:
+    """One comment's prose, original and folded (same length), scanned lazily."""
+
+    __slots__ = ("comment_id", "folded", "text")
+
+    def __init__(self, comment_id: str, lines: Sequence[str]) -> None:
+        self.comment_id = comment_id
+        self.text = "\n".join(lines)
+        self.folded = fold_same_length(self.text)
+
+
+def _shape_matches(validator: str, item: _Text) -> Iterable[tuple[int, str]]:
+    text = item.text
+    if validator in ("cpf", "cpf_cnpj"):
+        yield from ((m.start(), m.group()) for m in _CPF.finditer(text))
+    if validator in ("cnpj", "cpf_cnpj"):
+        yield from ((m.start(), m.group()) for m in _CNPJ.finditer(text) if _cnpj_shaped(m.group()))
+    if validator == "email" and "@" in text:
+        yield from ((m.start(), m.group()) for m in _EMAIL.finditer(text))
+    if validator == "public_ip":
+        yield from ((m.start(), m.group()) for m in _IPV4.finditer(text))
+        if ":" in text:
+            yield from ((m.start(), m.group()) for m in _IPV6.finditer(text))
+    if validator == "phone":
+        for m in _PHONE.finditer(text):
+            raw = m.group()
+            formatted = any(ch in raw for ch in "()- .+")
+            if formatted or _PHONE_WORDS.search(item.folded[max(0, m.start() - 30) : m.start()]):
+                yield m.start(), raw
+    if validator == "money" and "$" in text:
+        yield from ((m.start(), m.group()) for m in _MONEY.finditer(text))
+    if validator == "date" and "/" in text:
+        yield from ((m.start(), m.group()) for m in _DATE.finditer(text))
+
+
+def _cnpj_shaped(raw: str) -> bool:
+    """A CNPJ candidate has digits in it and letters only in upper case (alphanumeric CNPJ)."""
+    compact = re.sub(r"[\s./-]", "", raw)
+    return sum(ch.isdigit() for ch in compact) >= 2 and compact.upper() == compact
+
+
+def _order_matches(spec: FieldSpec, item: _Text, taken: list[tuple[int, int]]) -> list[str]:
+    """Order numbers next to a cue; spans taken by a longer cue of another field are skipped."""
+    found: list[str] = []
+    allow_ng = bool(spec.options.get("allow_not_generated"))
+    for cue in _order_cues(spec):
+        words = r"\s+".join(re.escape(w) for w in cue.split())
+        pattern = re.compile(rf"(?<![\w-]){words}(?![\w-]){_ORDER_GLUE}({_ORDER_TOKEN})")
+        for match in pattern.finditer(item.folded):
+            if any(a <= match.start() < b for a, b in taken):
+                continue
+            start, end = match.span(1)
+            found.append(item.text[start:end].lstrip("#").strip())
+        if allow_ng:
+            ng = re.compile(rf"(?<![\w-]){words}(?![\w-])[^.\n;]{{0,20}}?{_NOT_GENERATED}")
+            if ng.search(item.folded):
+                found.append(NOT_GENERATED)
+    return found
+
+
+def order_spans(specs: Iterable[FieldSpec], item_text: str) -> list[tuple[int, int, str]]:
+    """(start, end, cue) of every order cue in folded text; used to keep cues apart."""
+    folded = fold_same_length(item_text)
+    spans = []
+    for spec in specs:
+        for cue in _order_cues(spec):
+            words = r"\s+".join(re.escape(w) for w in cue.split())
+            for m in re.finditer(rf"(?<![\w-]){words}(?![\w-])", folded):
+                spans.append((m.start(), m.end(), cue))
+    return spans
+
+
+def find_in_prose(
+    fields: Mapping[str, FieldSpec],
+    keys: Sequence[str],
+    all_keys: Iterable[str],
+    comments: Sequence[Comment],
+    index: LabelIndex,
+    now: datetime,
+) -> dict[str, ProseValue]:
+    """Values of ``keys`` found in the prose of ``comments`` (oldest first).
+
+    ``all_keys`` are every field of the request type: a shape two of them share counts
+    only next to a field's cue. The newest comment that yields a value decides it; rival
+    values in that comment make the finding ambiguous.
+    """
+    texts = [
+        _Text(str(c.id), lines) for c in comments if (lines := unlabelled_lines(c, index))
+    ]
+    if not texts:
+        return {}
+    by_validator: dict[str, int] = {}
+    for key in all_keys:
+        spec = fields[key]
+        if spec.prose == "auto":
+            by_validator[spec.validator] = by_validator.get(spec.validator, 0) + 1
+    order_specs = [
+        fields[k] for k in all_keys if fields[k].validator == "order_number" and fields[k].prose != "off"
+    ]
+    found: dict[str, ProseValue] = {}
+    for key in keys:
+        spec = fields[key]
+        if spec.prose == "off":
+            continue
+        if spec.prose == "description":
+            value = "\n".join(t.text for t in texts)
+            found[key] = ProseValue(key, value, texts[-1].comment_id)
+            continue
+        for item in reversed(texts):
+            values = _field_values(key, spec, item, by_validator, order_specs, now)
+            if values:
+                distinct = list(dict.fromkeys(values))
+                found[key] = ProseValue(key, distinct[0], item.comment_id, tuple(distinct[1:]))
+                break
+    return found
+
+
+def _canonical(spec: FieldSpec, raw: str, now: datetime) -> str | None:
+    check = validate(spec.validator, raw, spec.options, now)
+    return (check.value or raw) if check.ok else None
+
+
+def _field_values(
+    key: str,
+    spec: FieldSpec,
+    item: _Text,
+    by_validator: Mapping[str, int],
+    order_specs: Sequence[FieldSpec],
+    now: datetime,
+) -> list[str]:
+    """Distinct raw values of one field in one comment's prose, in written order."""
+    validator = spec.validator
+    out: dict[str, str] = {}
+    if validator in SHAPES:
+        shared = by_validator.get(validator, 0) > 1
+        cues = _cue_words(key, spec) if (shared or spec.cues) else ()
+        for start, raw in _shape_matches(validator, item):
+            if cues and not _near_cue(item.folded, start, cues):
+                continue
+            canonical = _canonical(spec, raw, now)
+            if canonical is not None:
+                out.setdefault(canonical, raw.strip())
+    elif validator == "order_number":
+        taken: list[tuple[int, int]] = []
+        mine = set(_order_cues(spec))
+        longest_other = [
+            (a, b)
+            for a, b, cue in order_spans(order_specs, item.text)
+            if cue not in mine
+        ]
+        # A longer cue of another field ("pedido checkout") owns its span over "pedido".
+        for a, b in longest_other:
+            for ma, mb, cue in order_spans([spec], item.text):
+                if ma >= a and mb <= b and (mb - ma) < (b - a):
+                    taken.append((ma, mb))
+        for raw in _order_matches(spec, item, taken):
+            canonical = _canonical(spec, raw, now)
+            if canonical is not None:
+                out.setdefault(canonical, raw)
+    if validator in ("enum", "yes_no") or spec.phrases:
+        spans: list[tuple[int, int]] = []
+        for pattern, canonical in _choice_table(spec):
+            for match in pattern.finditer(item.folded):
+                if any(a < match.end() and match.start() < b for a, b in spans):
+                    continue
+                spans.append(match.span())
+                out.setdefault(canonical, canonical)
+    elif spec.cues and validator in ("text", "city", "uf"):
+        for cue in _cue_words(key, spec):
+            pattern = re.compile(
+                rf"(?<![\w-]){re.escape(cue)}(?![\w-])\s*(?:[:=-]\s*|(?:de|do|da|em|e)\s+)?"
+                r"([^.,;:\n()]{2,60})"
+            )
+            for match in pattern.finditer(item.folded):
+                start, end = match.span(1)
+                raw = item.text[start:end].strip()
+                canonical = _canonical(spec, raw, now)
+                if canonical is not None:
+                    out.setdefault(canonical, raw)
+    return list(out.values())
+
+
+__all__ = ["SHAPES", "ProseValue", "find_in_prose", "fold_same_length"]
