@@ -47,7 +47,7 @@ from .mapping_schema import (
     TimerSpec,
 )
 from .masking import SENSITIVE_VALIDATORS, mask_value
-from .model import Comment, Context, RelatedTicket, Ticket
+from .model import Attachment, Comment, Context, RelatedTicket, Ticket
 from .prose import find_in_prose
 from .templates import render
 from .textnorm import fold
@@ -221,6 +221,8 @@ class _Env:
     now: datetime
     names: _LazyNames | None = None
     roots: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    to_fill: list[str] = field(default_factory=list)
+    """Labels of advised items that are absent (what the next level fills in)."""
 
 
 @dataclass(slots=True)
@@ -248,6 +250,8 @@ def _prepare(
     raw = extract_fields(internal, mapping.labels)
     checklists = extract_checklists(internal) if _uses_checklists(mapping) else []
     type_name, type_source, candidates = _resolve_type(mapping, ticket, raw, checklists)
+    if type_name is None and not candidates:
+        type_name, type_source = _recognise(mapping, ticket, context, now, raw, internal)
     ctype = mapping.types.get(type_name) if type_name else None
     env = _Env(
         ticket=ticket,
@@ -262,8 +266,9 @@ def _prepare(
     field_keys = ctype.field_keys if ctype else _preflight_keys(mapping)
     field_keys = sorted(field_keys, key=mapping.field_order.__getitem__)
     local_now = now.astimezone(mapping.calendar.zone)
+    required = _required_keys(mapping, ctype)
     checked, invalid, found = _validate_present(
-        mapping, field_keys, raw, ticket, env, local_now, internal
+        mapping, field_keys, raw, ticket, env, local_now, internal, required
     )
     return _Prepared(
         env, checklists, type_name, type_source, ctype, checked, invalid, internal, found,
@@ -570,6 +575,50 @@ _HOW = {
 }
 
 
+def _recognise(
+    mapping: CompiledMapping,
+    ticket: Ticket,
+    context: Context,
+    now: datetime,
+    raw: dict[str, FieldValue],
+    internal: tuple[Comment, ...],
+) -> tuple[str | None, str | None]:
+    """A type recognised by what the ticket says (``recognised_by``) when no category did."""
+    for ctype in mapping.types.values():
+        cond = ctype.spec.recognised_by
+        if cond is None:
+            continue
+        keys = sorted(set(_condition_keys(cond)), key=mapping.field_order.__getitem__)
+        env = _Env(ticket, context, {}, raw, frozenset(), None, ticket.updated_at, now)
+        local_now = now.astimezone(mapping.calendar.zone)
+        _, _, found = _validate_present(
+            mapping, keys, raw, ticket, env, local_now, internal, frozenset()
+        )
+        if _holds(cond, env):
+            sources = ", ".join(f"{f.label} ({f.source}: {f.where})" for f in found)
+            return ctype.spec.name, f"type recognised from {sources or 'the ticket'}"
+    return None, None
+
+
+def _condition_keys(cond: Condition) -> Iterator[str]:
+    if cond.field is not None:
+        yield cond.field
+    for sub in (*(cond.all or ()), *(cond.any or ())):
+        yield from _condition_keys(sub)
+    if cond.not_ is not None:
+        yield from _condition_keys(cond.not_)
+
+
+def _required_keys(mapping: CompiledMapping, ctype: CompiledType | None) -> frozenset[str]:
+    """Fields some rule or the type may require: an ambiguous one of them is reported."""
+    rules = [*mapping.spec.preflight, *(ctype.rules if ctype else ())]
+    keys = {k for r in rules for k in (*r.require, *r.at_least_one_of)}
+    if ctype is not None:
+        keys.update(ctype.spec.require)
+        keys.update(ctype.spec.at_least_one_of)
+    return frozenset(keys)
+
+
 def _preflight_keys(mapping: CompiledMapping) -> frozenset[str]:
     keys: set[str] = set()
     for rule in mapping.spec.preflight:
@@ -586,6 +635,7 @@ def _validate_present(
     env: _Env,
     now: datetime,
     internal: tuple[Comment, ...],
+    required: frozenset[str],
 ) -> tuple[list[str], list[Invalid], list[Found]]:
     """Validate every field the ticket holds, wherever it is.
 
@@ -618,6 +668,8 @@ def _validate_present(
             value, source, where = helpdesk[key].value, "field", helpdesk[key].source
         elif key in prose:
             seen = prose[key]
+            if seen.ambiguous and key not in required:
+                continue  # an optional value is never guessed, and never holds a ticket back
             if seen.ambiguous:
                 shown = [
                     mask_value(fspec.validator, v) if sensitive else v
@@ -639,6 +691,8 @@ def _validate_present(
         else:
             continue
         check = validate(fspec.validator, value, fspec.options, now)
+        if not check.ok and source == "prose":
+            continue  # prose that is too short to describe anything: the field is absent
         shown_value = mask_value(fspec.validator, value) if sensitive else value
         if check.ok:
             env.values[key] = check.value if check.value is not None else value
@@ -700,6 +754,15 @@ def _apply_rules(
         for key in rule.require_attachments:
             if key not in env.attachments and not any(m.key == key for m in missing):
                 missing.append(Missing(key, mapping.spec.attachments[key].label, sop))
+        for key in rule.advise:
+            label = mapping.spec.fields[key].label
+            if key not in env.values and key not in _invalid_keys(invalid):
+                if label not in env.to_fill:
+                    env.to_fill.append(label)
+        for key in rule.advise_attachments:
+            label = mapping.spec.attachments[key].label
+            if key not in env.attachments and label not in env.to_fill:
+                env.to_fill.append(label)
         built = _build(
             mapping,
             rule.actions,
@@ -792,7 +855,7 @@ def _matched_attachments(specs: Mapping[str, AttachmentSpec], ticket: Ticket) ->
             name = fold(attachment.name)
             if not any(fnmatch.fnmatchcase(name, fold(p)) for p in spec.patterns):
                 continue
-            ctype = (attachment.content_type or _guess_type(attachment.name)).lower()
+            ctype = _content_type(attachment)
             if spec.content_types and not any(ctype.startswith(c) for c in spec.content_types):
                 continue
             matched.add(key)
@@ -809,6 +872,20 @@ def _checklist_keys(ctype: CompiledType) -> set[str]:
     spec = ctype.spec
     assert spec.checklist is not None
     return {_title_key(n) for n in (spec.checklist.title, spec.name, *spec.aliases)}
+
+
+_GENERIC_TYPES = frozenset(
+    {"", "application/octet-stream", "binary/octet-stream", "application/binary",
+     "application/x-download", "application/force-download", "application/unknown"}
+)  # fmt: skip
+
+
+def _content_type(attachment: Attachment) -> str:
+    """The attachment's content type; by its extension when the helpdesk reports a generic one."""
+    declared = (attachment.content_type or "").split(";")[0].strip().lower()
+    if declared in _GENERIC_TYPES:
+        return _guess_type(attachment.name).lower()
+    return declared
 
 
 def _guess_type(name: str) -> str:
@@ -913,6 +990,7 @@ def _note_names(
             for i in invalid
         ),
         "checked": lambda: _bullets(checked),
+        "to_fill": lambda: _bullets(env.to_fill),
         "manual_checks": lambda: _bullets(ctype.spec.manual_checks) if ctype else "",
         "details": details,
     }
@@ -1087,6 +1165,29 @@ def _in_effect(ticket: Ticket, action: Action) -> bool:
     return False
 
 
+def _one_note(actions: list[Action]) -> list[Action]:
+    """All notes of one decision as ONE internal note, where the first one stood.
+
+    What a decision tells the agent (where the ticket went and why, what is missing, what to
+    check by hand) reads as one message, on every helpdesk.
+    """
+    notes = [a for a in actions if isinstance(a, AddNote)]
+    if len(notes) < 2:
+        return actions
+    merged = AddNote(
+        text="\n\n".join(n.text for n in notes),
+        purpose="+".join(dict.fromkeys(n.purpose for n in notes)),
+    )
+    out: list[Action] = []
+    for action in actions:
+        if isinstance(action, AddNote):
+            if merged not in out:
+                out.append(merged)
+        else:
+            out.append(action)
+    return out
+
+
 def _drop_redundant(
     ticket: Ticket, actions: list[Action]
 ) -> tuple[list[Action], list[Action], list[str]]:
@@ -1145,7 +1246,7 @@ def _finish(
     explanation: list[str],
     timers: list[TimerStart] | None = None,
 ) -> Decision:
-    kept, satisfied, dropped = _drop_redundant(ticket, actions)
+    kept, satisfied, dropped = _drop_redundant(ticket, _one_note(actions))
     for i, item in enumerate(invalid):
         if not item.sop:
             invalid[i] = Invalid(

@@ -366,6 +366,8 @@ class _Checker:
                 self.add((*loc, index), f"attachment '{key}' is not defined under attachments:")
 
     def check_type(self, loc: tuple[str | int, ...], tspec: TypeSpec) -> None:
+        if tspec.recognised_by is not None:
+            self.check_condition((*loc, "recognised_by"), tspec.recognised_by)
         self.check_fields((*loc, "require"), tspec.require)
         self.check_fields((*loc, "at_least_one_of"), tspec.at_least_one_of)
         self.check_fields((*loc, "optional"), tspec.optional)
@@ -399,6 +401,8 @@ class _Checker:
             self.check_fields((*rloc, "require"), rule.require)
             self.check_fields((*rloc, "at_least_one_of"), rule.at_least_one_of)
             self.check_attachments((*rloc, "require_attachments"), rule.require_attachments)
+            self.check_fields((*rloc, "advise"), rule.advise)
+            self.check_attachments((*rloc, "advise_attachments"), rule.advise_attachments)
             if rule.when is not None:
                 self.check_condition((*rloc, "when"), rule.when)
             self.check_actions((*rloc, "actions"), rule.actions)
@@ -485,6 +489,7 @@ def _rule_fields(rules: Iterable[RuleSpec]) -> Iterator[str]:
     for rule in rules:
         yield from rule.require
         yield from rule.at_least_one_of
+        yield from rule.advise
         if rule.when is not None:
             yield from _condition_fields(rule.when)
 
@@ -513,6 +518,7 @@ def _compile(
                 *tspec.optional,
                 *_rule_fields(rules),
                 *_rule_fields(spec.preflight),
+                *(_condition_fields(tspec.recognised_by) if tspec.recognised_by else ()),
             ]
         )
         types[tspec.name] = CompiledType(tspec, rules, keys)

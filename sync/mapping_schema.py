@@ -330,6 +330,10 @@ class RuleSpec(_Strict):
     require: list[str] = Field(default_factory=list)
     at_least_one_of: list[str] = Field(default_factory=list)
     require_attachments: list[str] = Field(default_factory=list)
+    advise: list[str] = Field(default_factory=list)
+    """Fields checked when present and, when absent, listed in the note (``{to_fill}``) as
+    what the next level completes: they never hold the ticket back."""
+    advise_attachments: list[str] = Field(default_factory=list)
     actions: list[ActionSpec] = Field(default_factory=list)
     run: Literal["when_complete", "always"] = "when_complete"
     """``always``: the actions fire even when the comment is incomplete (context rules)."""
@@ -364,6 +368,10 @@ class TypeSpec(_Strict):
     sop: SopRef
     identifiers: list[str] = Field(default_factory=list)
     """Words the SOP gives to recognise the case; used only to suggest a type."""
+    recognised_by: Condition | None = None
+    """A ticket whose category names no type is this type when the condition holds (the
+    customer's request written in words, a tag): e.g. ``{field: cliente_solicitou,
+    equals: "Sim"}``."""
     require: list[str] = Field(default_factory=list)
     at_least_one_of: list[str] = Field(default_factory=list)
     optional: list[str] = Field(default_factory=list)

@@ -172,17 +172,24 @@ def _make_choice_table(spec: FieldSpec) -> tuple[tuple[re.Pattern[str], str], ..
             )
             if canonical is not None:
                 pairs.setdefault(fold_same_length(str(alias)).strip(), canonical)
-    for canonical, phrases in spec.phrases.items():
-        for phrase in phrases:
-            pairs[fold_same_length(phrase).strip()] = canonical
     table = []
-    for text, canonical in sorted(pairs.items(), key=lambda item: -len(item[0])):
+    for text, canonical in pairs.items():
         # Short words ("TM", "S", "não") name nothing on their own in a sentence.
         if len(text.replace(" ", "")) < 3:
             continue
-        body = r"\s+".join(re.escape(part) for part in text.split())
-        table.append((re.compile(rf"(?<![\w-]){body}(?![\w-])"), canonical))
+        table.append((_words_pattern(text), canonical))
+    for canonical, phrases in spec.phrases.items():
+        for phrase in phrases:
+            if phrase.startswith("re:"):
+                table.append((re.compile(phrase[3:]), canonical))
+            else:
+                table.append((_words_pattern(fold_same_length(phrase).strip()), canonical))
     return tuple(table)
+
+
+def _words_pattern(text: str) -> re.Pattern[str]:
+    body = r"\s+".join(re.escape(part) for part in text.split())
+    return re.compile(rf"(?<![\w-]){body}(?![\w-])")
 
 
 def _near_cue(folded: str, start: int, cues: Sequence[str]) -> bool:
@@ -223,6 +230,49 @@ def _shape_matches(validator: str, item: _Text) -> Iterable[tuple[int, str]]:
         yield from ((m.start(), m.group()) for m in _MONEY.finditer(text))
     if validator == "date" and "/" in text:
         yield from ((m.start(), m.group()) for m in _DATE.finditer(text))
+
+
+_CITY_UF = re.compile(
+    r"(?<![\w/-])((?:[A-ZÀ-Ý][\wÀ-ÿ'’]+)(?:\s+(?:d[aeo]s?\s+)?[A-ZÀ-Ý][\wÀ-ÿ'’]+){0,3})"
+    r"\s*(?:/|\s[-–]\s|\s?-\s?|,\s)\s*([A-Z]{2})(?![\w/])"
+)
+_NAME_TOKEN = re.compile(r"(?:[A-ZÀ-Ý0-9][\wÀ-ÿ'’&./-]*|d[aeo]s?|e|&)(?=[\s,.;:)!?]|$)")
+
+
+_NOT_CITY = frozenset(
+    "cliente clientes cidade estado mora reside posto local em de na no da do ar "
+    "municipio município".split()
+)
+
+
+def _city_name(text: str) -> str:
+    """ "Cliente de Barreiras" -> "Barreiras": leading words that are not the city go."""
+    words = text.split()
+    while len(words) > 1 and words[0].casefold() in _NOT_CITY:
+        words.pop(0)
+    return " ".join(words)
+
+
+def _canonical_uf(code: str) -> str | None:
+    check = validate("uf", code)
+    return check.value if check.ok else None
+
+
+def _proper_name(text: str, start: int) -> str:
+    """The run of capitalised words (a name: "Martins Atacado", "AR Centro SP") at ``start``."""
+    words: list[str] = []
+    position = start
+    while len(words) < 8:
+        while position < len(text) and text[position] in " \t":
+            position += 1
+        match = _NAME_TOKEN.match(text, position)
+        if match is None:
+            break
+        words.append(match.group())
+        position = match.end()
+    while words and words[-1] in {"da", "de", "do", "das", "dos", "e", "&"}:
+        words.pop()
+    return " ".join(words).rstrip(".,")
 
 
 def _cnpj_shaped(raw: str) -> bool:
@@ -350,23 +400,38 @@ def _field_values(
             if canonical is not None:
                 out.setdefault(canonical, raw)
     if validator in ("enum", "yes_no") or spec.phrases:
+        # The longest statement wins where two overlap ("não persiste" over "persiste").
+        hits = [
+            (match.start(), match.end(), canonical)
+            for pattern, canonical in _choice_table(spec)
+            for match in pattern.finditer(item.folded)
+        ]
+        hits.sort(key=lambda hit: (hit[0] - hit[1], hit[0]))
         spans: list[tuple[int, int]] = []
-        for pattern, canonical in _choice_table(spec):
-            for match in pattern.finditer(item.folded):
-                if any(a < match.end() and match.start() < b for a, b in spans):
-                    continue
-                spans.append(match.span())
-                out.setdefault(canonical, canonical)
-    elif spec.cues and validator in ("text", "city", "uf"):
+        for start, end, canonical in hits:
+            if any(a < end and start < b for a, b in spans):
+                continue
+            spans.append((start, end))
+        for start, end, canonical in sorted(
+            (h for h in hits if (h[0], h[1]) in spans), key=lambda hit: hit[0]
+        ):
+            out.setdefault(canonical, canonical)
+    elif validator in ("city", "uf"):
+        for match in _CITY_UF.finditer(item.text):
+            if _canonical_uf(match.group(2)) is None:
+                continue
+            raw = (_city_name(match.group(1)) if validator == "city" else match.group(2)).strip()
+            canonical = _canonical(spec, raw, now)
+            if canonical is not None:
+                out.setdefault(canonical, raw)
+    if not out and spec.cues and validator in ("text", "city", "uf"):
         for cue in _cue_words(key, spec):
             pattern = re.compile(
-                rf"(?<![\w-]){re.escape(cue)}(?![\w-])\s*(?:[:=-]\s*|(?:de|do|da|em|e)\s+)?"
-                r"([^.,;:\n()]{2,60})"
+                rf"(?<![\w-]){re.escape(cue)}(?![\w-])\s*(?:[:=-]\s*|(?:é|e|foi|de|do|da|em)\s+)?"
             )
             for match in pattern.finditer(item.folded):
-                start, end = match.span(1)
-                raw = item.text[start:end].strip()
-                canonical = _canonical(spec, raw, now)
+                raw = _proper_name(item.text, match.end())
+                canonical = _canonical(spec, raw, now) if raw else None
                 if canonical is not None:
                     out.setdefault(canonical, raw)
     return list(out.values())

@@ -21,6 +21,7 @@ NAMES = frozenset(
         "type",
         "sop",
         "missing",
+        "to_fill",
         "invalid",
         "checked",
         "manual_checks",

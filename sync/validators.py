@@ -342,12 +342,29 @@ def _enum_table(choices: tuple[str, ...], aliases: tuple[tuple[str, str], ...]) 
     return table
 
 
+_REMARK_CUT = re.compile(r"\s*(?:[,;(]|\.(?:\s|$)|\s[-–—]\s)")
+
+
+def _leading_answer(raw: str, table: Mapping[str, str]) -> str | None:
+    """The answer an agent wrote before a remark: "Sim, dia 17/11", "não (ver filho)".
+
+    Only the text before the first comma, semicolon, parenthesis, sentence end or spaced
+    dash is tried, so "Sim, mas não" is "Sim" and "Sem resposta do distribuidor" is not
+    cut into anything.
+    """
+    cut = _REMARK_CUT.search(raw)
+    if cut is None or cut.start() == 0:
+        return None
+    return table.get(_key(raw[: cut.start()]))
+
+
 def _enum(raw: str, options: Mapping[str, Any], now: datetime | None) -> Check:
     """One of the configured choices (or an alias), matched accent/case-insensitively."""
     choices = _opt_strings(options, "choices")
     if not choices:
         return _fail("nenhuma opção configurada para este campo")
-    found = _enum_table(choices, _opt_aliases(options)).get(_key(raw))
+    table = _enum_table(choices, _opt_aliases(options))
+    found = table.get(_key(raw)) or _leading_answer(raw, table)
     if found is None:
         return _fail(
             f'valor "{_echo(raw)}" não é uma opção válida; use: {_join_choices(list(choices))}'
@@ -360,7 +377,7 @@ _YES_NO = {"sim": "Sim", "s": "Sim", "nao": "Não", "n": "Não"}
 
 def _yes_no(raw: str, options: Mapping[str, Any], now: datetime | None) -> Check:
     """Sim/Não (or S/N), accent- and case-insensitive; value is "Sim" or "Não"."""
-    found = _YES_NO.get(_key(raw))
+    found = _YES_NO.get(_key(raw)) or _leading_answer(raw, _YES_NO)
     if found is None:
         return _fail(f'valor "{_echo(raw)}" inválido; responda Sim ou Não')
     return _ok(found)
