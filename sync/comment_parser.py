@@ -135,6 +135,9 @@ def comment_lines(body: str) -> tuple[str, ...]:
     text = html_to_text(body)
     if "**" in text:
         text = text.replace("**", "")
+    if " | " in text:
+        # "Pedido: 1 | Pagamento: Pix": agents separate labelled values with pipes.
+        text = text.replace(" | ", "\n")
     return tuple(text.split("\n"))
 
 
@@ -269,7 +272,20 @@ def _label_line(line: str, index: LabelIndex) -> tuple[str, str, str] | None:
         hit = index._resolve(line[:start])
         if hit is not None:
             return hit[0], hit[1], line[match.end() :]
+    # A label written inside prose, after a sentence ends: "KA analisou. Persiste: sim".
+    if ". " in line or "; " in line:
+        for match in _INLINE_SEP.finditer(line):
+            start = match.start()
+            boundary = max(line.rfind(". ", 0, start), line.rfind("; ", 0, start))
+            if boundary < 0 or start - boundary > limit:
+                continue
+            hit = index._resolve(line[boundary + 2 : start])
+            if hit is not None:
+                return hit[0], hit[1], line[match.end() :]
     return None
+
+
+_INLINE_SEP = re.compile(r":(?!//)")
 
 
 @dataclass(frozen=True, slots=True)

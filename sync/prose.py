@@ -67,6 +67,8 @@ _IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F:]{1,4}(?![\w
 _PHONE = re.compile(
     r"(?<![\w/.-])(?:\+?55[\s.-]?)?(?:\(\s?0?\d{2}\s?\)|0?\d{2})[\s.-]?9?\s?\d{4}[\s.-]?\d{4}(?![\w/-])"
 )
+_NEGATED = re.compile(r"(?:\bnao|\bsem|\bnem)(?:\s+\w+)?\s+$")
+"""A choice right after "não quer", "sem", "nem" is what the customer does not want."""
 _PHONE_WORDS = re.compile(r"\b(?:tel|telefone|fone|cel|celular|whats|whatsapp|zap|contato)\b")
 _MONEY = re.compile(r"R\$\s?\d{1,3}(?:\.?\d{3})*(?:,\d{1,2})?(?!\d)", re.IGNORECASE)
 _DATE = re.compile(r"(?<![\d/])\d{1,2}/\d{1,2}/\d{4}(?![\d/])")
@@ -405,6 +407,7 @@ def _field_values(
             (match.start(), match.end(), canonical)
             for pattern, canonical in _choice_table(spec)
             for match in pattern.finditer(item.folded)
+            if not _NEGATED.search(item.folded[max(0, match.start() - 16) : match.start()])
         ]
         hits.sort(key=lambda hit: (hit[0] - hit[1], hit[0]))
         spans: list[tuple[int, int]] = []
@@ -425,12 +428,17 @@ def _field_values(
             if canonical is not None:
                 out.setdefault(canonical, raw)
     if not out and spec.cues and validator in ("text", "city", "uf"):
-        for cue in _cue_words(key, spec):
+        claimed: list[tuple[int, int]] = []
+        for cue in sorted(_cue_words(key, spec), key=len, reverse=True):
             pattern = re.compile(
                 rf"(?<![\w-]){re.escape(cue)}(?![\w-])\s*(?:[:=-]\s*|(?:é|e|foi|de|do|da|em)\s+)?"
             )
             for match in pattern.finditer(item.folded):
+                if any(a <= match.start() < b for a, b in claimed):
+                    continue  # inside a longer cue or a name already taken ("posto AR ...")
                 raw = _proper_name(item.text, match.end())
+                if raw:
+                    claimed.append((match.start(), match.end() + len(raw) + 1))
                 canonical = _canonical(spec, raw, now) if raw else None
                 if canonical is not None:
                     out.setdefault(canonical, raw)

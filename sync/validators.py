@@ -358,13 +358,33 @@ def _leading_answer(raw: str, table: Mapping[str, str]) -> str | None:
     return table.get(_key(raw[: cut.start()]))
 
 
+def _only_choice_in(raw: str, table: Mapping[str, str]) -> str | None:
+    """The one choice a longer answer names as words ("via Trademaster", "pagou no Pix").
+
+    Longest names first, never overlapping; two different choices name none.
+    """
+    text = f" {_WORDS_ONLY.sub(' ', _key(raw))} "
+    seen: set[str] = set()
+    for name in sorted(table, key=len, reverse=True):
+        if len(name.replace(" ", "")) < 3:
+            continue
+        needle = f" {_WORDS_ONLY.sub(' ', name).strip()} "
+        if needle.strip() and needle in text:
+            seen.add(table[name])
+            text = text.replace(needle, " | ")
+    return next(iter(seen)) if len(seen) == 1 else None
+
+
+_WORDS_ONLY = re.compile(r"[^\w/]+")
+
+
 def _enum(raw: str, options: Mapping[str, Any], now: datetime | None) -> Check:
     """One of the configured choices (or an alias), matched accent/case-insensitively."""
     choices = _opt_strings(options, "choices")
     if not choices:
         return _fail("nenhuma opção configurada para este campo")
     table = _enum_table(choices, _opt_aliases(options))
-    found = table.get(_key(raw)) or _leading_answer(raw, table)
+    found = table.get(_key(raw)) or _leading_answer(raw, table) or _only_choice_in(raw, table)
     if found is None:
         return _fail(
             f'valor "{_echo(raw)}" não é uma opção válida; use: {_join_choices(list(choices))}'
