@@ -122,6 +122,8 @@ def _runtime(args: argparse.Namespace) -> Any:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     setup_logging(settings.log_format, settings.log_level)
+    from sync.field_sources import bind_sources
+
     try:
         mappings = {
             c.name: load_mapping(c.mapping, settings.mappings_dir) for c in settings.connectors
@@ -129,6 +131,12 @@ def _runtime(args: argparse.Namespace) -> Any:
     except MappingError as exc:
         print(f"error: bad mapping:\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
+    for conf in settings.connectors:
+        try:
+            mappings[conf.name] = bind_sources(mappings[conf.name], conf.fields)
+        except ValueError as exc:
+            print(f"error: connectors[{conf.name}].fields: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
     return settings, mappings
 
 

@@ -17,6 +17,7 @@ from .decide import Decision, decide
 from .errors import InputError, MappingError
 from .mapping_loader import CompiledMapping, load_mapping, load_mappings
 from .mapping_schema import ActionSpec, TypeSpec
+from .masking import mask_text
 from .ticket_io import parse_ticket_document
 
 EXIT_OK = 0
@@ -87,11 +88,22 @@ def run_explain(
         return EXIT_BAD_INPUT
     decision = decide(mapping, ticket, context, now)
     if args.format == "json":
-        json.dump(decision.to_dict(), out, ensure_ascii=False, indent=2)
+        json.dump(_masked(decision.to_dict()), out, ensure_ascii=False, indent=2)
         out.write("\n")
     else:
         out.write(format_decision(decision, ticket.display_number))
     return EXIT_OK
+
+
+def _masked(data: Any) -> Any:
+    """The decision's JSON with every text scrubbed of CPF, CNPJ, e-mail and phone."""
+    if isinstance(data, str):
+        return mask_text(data)
+    if isinstance(data, list):
+        return [_masked(item) for item in data]
+    if isinstance(data, dict):
+        return {key: _masked(value) for key, value in data.items()}
+    return data
 
 
 def format_decision(decision: Decision, number: str) -> str:
@@ -111,8 +123,9 @@ def format_decision(decision: Decision, number: str) -> str:
             f"  - {i.label}: {i.reason}" + (f" [value: {i.value}]" if i.value else "")
             for i in decision.invalid
         )
-    if decision.checked:
-        lines.append("Checked: " + ", ".join(decision.checked))
+    if decision.found:
+        lines.append("Found (value, where it came from):")
+        lines.extend(f"  - {f.describe()}" for f in decision.found)
     if decision.rules:
         lines.append("Rules applied: " + ", ".join(decision.rules))
     lines.append("Actions:" if decision.actions else "Actions: none")
@@ -137,11 +150,14 @@ def _format_action(index: int, action: Action) -> list[str]:
     note = data.pop("internal_note", None)
     if isinstance(action, Route):
         data = {"target": action.target}
-    shown = ", ".join(f"{k}={v}" for k, v in data.items() if v not in (None, ""))
+    shown = ", ".join(
+        f"{k}={mask_text(str(v))}" for k, v in data.items() if v not in (None, "")
+    )
     lines = [f"  {index}. {kind}" + (f": {shown}" if shown else "")]
     for block in (text, description, note):
         if block:
-            lines.extend(f"     | {line}" for line in str(block).splitlines())
+            # Action texts quote ticket data: CPF, CNPJ, e-mail and phone never print raw.
+            lines.extend(f"     | {mask_text(line)}" for line in str(block).splitlines())
     return lines
 
 

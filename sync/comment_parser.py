@@ -285,6 +285,16 @@ def _label_line(line: str, index: LabelIndex) -> tuple[str, str, str] | None:
     return None
 
 
+def _prose_before_label(line: str, raw_value: str, index: LabelIndex) -> str:
+    """The sentence(s) before an inline label ("Pagou com Pix. Banco: Itaú" -> "Pagou com Pix.")."""
+    cut = len(line) - len(raw_value)
+    head = line[:cut]
+    if index._resolve(head.rstrip(":-–— ")) is not None:
+        return ""
+    boundary = max(head.rfind(". "), head.rfind("; "))
+    return head[: boundary + 1].strip() if boundary >= 0 else ""
+
+
 _INLINE_SEP = re.compile(r":(?!//)")
 
 
@@ -394,6 +404,9 @@ def _unlabelled(body: str, index: LabelIndex) -> tuple[str, ...]:
             if line and not _TEMPLATE_LINE.match(line):
                 out.append(line)
             continue
+        before = _prose_before_label(line, hit[2], index) if ". " in line or "; " in line else ""
+        if before:
+            out.append(before)
         if not hit[2].strip():
             # "Label:" alone: its value lines are not prose.
             while i < total and lines[i] and _label_line(lines[i], index) is None:

@@ -691,6 +691,13 @@ def _validate_present(
         else:
             continue
         check = validate(fspec.validator, value, fspec.options, now)
+        if not check.ok and source == "label" and fspec.validator not in _PROSE_VALIDATORS:
+            # "Valor: R$ 87,40. Contato com o cliente feito": the value is the first sentence.
+            first = _SENTENCE_END.split(value, maxsplit=1)[0]
+            if first != value:
+                retry = validate(fspec.validator, first, fspec.options, now)
+                if retry.ok:
+                    value, check = first, retry
         if not check.ok and source == "prose":
             continue  # prose that is too short to describe anything: the field is absent
         shown_value = mask_value(fspec.validator, value) if sensitive else value
@@ -703,6 +710,10 @@ def _validate_present(
                 Invalid(key, fspec.label, check.reason or "valor inválido", shown_value, "")
             )
     return checked, invalid, found
+
+
+_PROSE_VALIDATORS = frozenset({"text", "city"})
+_SENTENCE_END = re.compile(r"(?<=\S)[.;]\s+(?=\S)")
 
 
 def _invalid_keys(invalid: list[Invalid]) -> set[str]:
