@@ -347,8 +347,14 @@ def find_in_prose(
         if spec.prose == "off":
             continue
         if spec.prose == "description":
-            value = "\n".join(t.text for t in texts)
-            found[key] = ProseValue(key, value, texts[-1].comment_id)
+            # Sentences that only state another field ("Cliente solicitou ouvidoria.")
+            # describe nothing.
+            stated = [fields[k] for k in all_keys if k != key and fields[k].phrases]
+            value = "\n".join(
+                kept for t in texts if (kept := _description(t.text, stated))
+            )
+            if value:
+                found[key] = ProseValue(key, value, texts[-1].comment_id)
             continue
         for item in reversed(texts):
             values = _field_values(key, spec, item, by_validator, order_specs, now)
@@ -357,6 +363,22 @@ def find_in_prose(
                 found[key] = ProseValue(key, distinct[0], item.comment_id, tuple(distinct[1:]))
                 break
     return found
+
+
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n")
+
+
+def _description(text: str, stated: Sequence[FieldSpec]) -> str:
+    """The prose of a comment without the sentences that only state another field."""
+    if not stated:
+        return text
+    kept = []
+    for sentence in _SENTENCE.split(text):
+        folded = fold_same_length(sentence)
+        if any(p.search(folded) for spec in stated for p, _ in _choice_table(spec)):
+            continue
+        kept.append(sentence)
+    return " ".join(s for s in kept if s.strip())
 
 
 def _canonical(spec: FieldSpec, raw: str, now: datetime) -> str | None:
