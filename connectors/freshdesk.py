@@ -25,6 +25,16 @@ Theory of operation
   the ref (a compact snapshot) replaces the ticket GET and ``/conversations`` is the one call (1
   credit, but the ticket's own attachments are not seen). Either way the backfill reads
   about 1.01 calls per ticket: one per ticket plus one list page per 100.
+* What agents see: the list asks ``include=requester`` (+2 credits a page of 100, docs "List
+  All Tickets"), so every ref carries the requester's name, e-mail and phones; the ticket's
+  company (``company_id``) is read once per company and cached (``GET /companies/{id}``:
+  name and the CPF/CNPJ in a custom field of ``document_fields``). ``include=company`` is
+  not used: it gives only id and name (docs "View a Ticket") and costs a credit on every
+  view. A requester's own contact is read (cached) only when the account's contacts have a
+  document field (``GET /contact_fields``, once). ``Ticket.field_labels`` comes with the
+  statuses from one ``GET /ticket_fields``; attachments of a conversation carry its id.
+* Response shapes follow the API docs; a response in another shape is a ``FatalError``
+  naming the call and the shape expected (never an ``AttributeError`` deep inside).
 * Rate limits: ``RateBudget`` follows the account-wide ``X-RateLimit-*`` headers; the
   endpoint sub-limits no header reports (tickets list, create, update) are paced by
   ``SubLimits`` from the configured plan, so a steady run never meets a 429.
@@ -32,16 +42,21 @@ Theory of operation
   on a miss; an unknown name is a ``FatalError`` listing the known ones.
 * Writes (``apply``): all field effects of one decision go in ONE ``PUT /tickets/{id}``
   (Route, SetStatus, SetPriority, MarkCritical = priority Urgent + tag ``critico``, Resolve,
-  and the optional task due-date field). Notes, tasks and tickets are created with a marker
-  ``hs-ref:<key>`` in a visible footer paragraph: Freshdesk sanitises note HTML (comments,
-  hidden styles may go), a visible text line survives both in ``body`` and ``body_text``.
-  Freshdesk has no task API: a task is a private note "Tarefa de acompanhamento: ..." and,
-  when ``task_due_field`` names a custom date field, that field in the combined PUT.
+  and the optional task due-date field). All notes and tasks of one decision go in ONE
+  private note: the note texts in order, then each task, then a footer with every effect's
+  marker. Notes, tasks and tickets carry their markers ``hs-ref:<key>`` in a visible footer
+  paragraph: Freshdesk sanitises note HTML (comments, hidden styles may go), a visible text
+  line survives both in ``body`` and ``body_text``. Freshdesk has no task API: a task is
+  the line "Tarefa de acompanhamento: ..." of that note and, when ``task_due_field`` names a
+  custom date field, that field in the combined PUT.
 * Exactly once: PUTs of absolute values are retried on ambiguous failures; POSTs (notes,
   tickets) and merges are not, because a retried POST whose first answer was lost would
   write twice. The engine journals the effect as ``sent`` and, on the next pass, calls
   ``find_applied`` which looks for the marker (notes, tasks, child and new tickets) or
-  compares the ticket's state (field updates, merge) before anything is written again.
+  compares the ticket's state (field updates, merge) before anything is written again. A
+  child ticket is looked for through the parent's view (``associated_tickets_list``) and
+  each child's description; ``GET /associated_tickets`` (an object ``{"tickets": [...]}``,
+  404 on a ticket that is not a parent) only feeds the timers' ``child_answered``.
 """
 
 from __future__ import annotations
@@ -49,10 +64,12 @@ from __future__ import annotations
 import html
 import json
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -74,7 +91,7 @@ from sync.actions import (
 )
 from sync.effects import marker
 from sync.masking import mask_value
-from sync.model import Attachment, Comment, Context, Ticket
+from sync.model import Attachment, Comment, Context, Party, Ticket
 from sync.textnorm import fold
 
 from ._http import HttpClient, RateBudget, SubLimits
@@ -131,11 +148,26 @@ SNAPSHOT_KEYS = (
     "group_id",
     "responder_id",
     "requester_id",
+    "company_id",
     "association_type",
     "created_at",
     "updated_at",
 )
-"""What ``load`` reads from a list row: a window of 30,000 refs carries only these."""
+"""What ``load`` reads from a list row: a window of 30,000 refs carries only these (and the
+slim ``requester`` of ``include=requester``)."""
+REQUESTER_KEYS = ("id", "name", "email", "phone", "mobile")
+"""``include=requester`` embeds exactly these (docs "List All Tickets" / "View a Ticket")."""
+DEFAULT_DOCUMENT_FIELDS = ("cf_cnpj", "cf_cpf", "cf_cpf_cnpj", "cf_documento")
+"""Contact/company custom fields that may hold the CPF/CNPJ, in order of preference.
+Freshdesk names contact and company custom fields without the ``cf_`` prefix of ticket
+fields (docs "View a Contact", "View a Company"), so each name matches with or without it."""
+PARTY_CACHE = 5000
+"""Contacts and companies kept (least recently used out)."""
+PARTY_TTL = 600.0
+"""Seconds a contact or company read is reused: an agent who fills in a company's CNPJ
+sees it on the ticket's next decision after at most this long."""
+LABEL_FIELDS = {"ticket_type": "type", "priority": "priority"}
+"""Default ticket fields whose values ``Ticket.fields`` carries, by their ticket-field name."""
 PLAN_SUB_LIMITS: Mapping[str, Mapping[str, int]] = {
     "trial": {},
     "growth": {"tickets_list": 20, "ticket_create": 80, "ticket_update": 80},
@@ -255,6 +287,29 @@ class _Lookup:
         return ", ".join(sorted(self.names.values(), key=fold)) or "none"
 
 
+class _PartyCache:
+    """Contacts or companies by id for ``ttl`` seconds, at most ``size`` (LRU)."""
+
+    def __init__(self, size: int, ttl: float, clock: Callable[[], float]) -> None:
+        self.size, self.ttl, self.clock = size, ttl, clock
+        self._items: OrderedDict[int, tuple[float, dict[str, Any] | None]] = OrderedDict()
+
+    def get(
+        self, item_id: int, loader: Callable[[int], dict[str, Any] | None]
+    ) -> dict[str, Any] | None:
+        now = self.clock()
+        hit = self._items.get(item_id)
+        if hit is not None and now - hit[0] < self.ttl:
+            self._items.move_to_end(item_id)
+            return hit[1]
+        value = loader(item_id)
+        self._items[item_id] = (now, value)
+        self._items.move_to_end(item_id)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return value
+
+
 @dataclass(slots=True)
 class _Tie:
     """The rows of one ``updated_at`` second while a window is scanned."""
@@ -296,6 +351,9 @@ class FreshdeskConnector:
         sub_limits: Mapping[str, int] | None = None,
         rate_window: float = 60.0,
         window_pages: int | None = None,
+        document_fields: Sequence[str] = DEFAULT_DOCUMENT_FIELDS,
+        party_ttl: float = PARTY_TTL,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
@@ -321,10 +379,17 @@ class FreshdeskConnector:
         self.domain = (urlsplit(self.base_url).hostname or self.base_url).removesuffix(
             ".freshdesk.com"
         )
-        self._statuses = _Lookup("status", self._load_statuses)
+        self.document_fields = tuple(document_fields)
+        self._statuses = _Lookup("status", self._load_ticket_fields)
+        """Loaded from ``GET /ticket_fields``, which also fills ``_field_labels``."""
+        self._field_labels: Mapping[str, str] = MappingProxyType({})
         self._groups = _Lookup("group", self._load_groups)
         self._agents = _Lookup("agent", self._load_agents)
         self._requesters: OrderedDict[str, int] = OrderedDict()
+        self._contacts = _PartyCache(PARTY_CACHE, party_ttl, monotonic)
+        self._companies = _PartyCache(PARTY_CACHE, party_ttl, monotonic)
+        self._contact_documents: tuple[str, ...] | None = None
+        """The contact custom fields of the account that may hold a document (loaded once)."""
 
     def __repr__(self) -> str:
         return f"FreshdeskConnector({self.name!r}, {self.base_url!r})"
@@ -340,19 +405,27 @@ class FreshdeskConnector:
     # ------------------------------------------------------------------ listing
 
     def _list_params(self, since: datetime, page: int) -> dict[str, Any]:
+        # include=requester (+2 credits a page of 100, docs "List All Tickets") carries the
+        # requester's name, e-mail and phones with each row: no call per requester.
         return {
             "updated_since": _utc(since),
             "order_by": "updated_at",
             "order_type": "asc",
             "per_page": self.per_page,
             "page": page,
+            "include": "requester",
         }
 
     def _ref(self, row: Mapping[str, Any]) -> TicketRef:
         stamp = str(row["updated_at"])
-        snapshot = None
+        slim: dict[str, Any] = {}
         if not self.ticket_attachments:
             slim = {key: row[key] for key in SNAPSHOT_KEYS if key in row}
+        requester = row.get("requester")
+        if isinstance(requester, Mapping) and requester:
+            slim["requester"] = {k: requester.get(k) for k in REQUESTER_KEYS if k in requester}
+        snapshot = None
+        if slim:
             snapshot = json.dumps(slim, separators=(",", ":"), ensure_ascii=False).encode()
         return TicketRef(id=str(row["id"]), version=stamp, stamp=_parse(stamp), snapshot=snapshot)
 
@@ -385,7 +458,7 @@ class FreshdeskConnector:
         page = 1
         response = self.http.get("/api/v2/tickets", params=self._list_params(cursor, page))
         while True:
-            for row in response.json():
+            for row in self._rows(response, "GET /api/v2/tickets"):
                 stamp = str(row["updated_at"])
                 if stamp != tie.stamp:
                     batch.extend(self._finish_tie(tie, cursor))
@@ -438,9 +511,10 @@ class FreshdeskConnector:
                 extra={"event": "freshdesk.tie_reread", "connector": self.name},
             )
             for page in sorted(tie.pages):
-                rows = self.http.get(
-                    "/api/v2/tickets", params=self._list_params(cursor, page)
-                ).json()
+                rows = self._rows(
+                    self.http.get("/api/v2/tickets", params=self._list_params(cursor, page)),
+                    "GET /api/v2/tickets",
+                )
                 for row in rows:
                     if str(row["updated_at"]) == tie.stamp and str(row["id"]) not in tie.ids:
                         tie.ids.add(str(row["id"]))
@@ -464,28 +538,63 @@ class FreshdeskConnector:
             ticket_id=ticket_id,
         )
         while True:
-            out.extend(response.json())
+            out.extend(self._rows(response, f"GET /api/v2/tickets/{ticket_id}/conversations"))
             next_url = response.links.get("next", {}).get("url")
             if not next_url:
                 return out
             response = self.http.get(next_url, ticket_id=ticket_id)
 
-    def _ticket(self, ticket_id: str, *, conversations: bool = False) -> dict[str, Any]:
-        params = {"include": "conversations"} if conversations else None
-        data: dict[str, Any] = self.http.get(
+    def _ticket(
+        self, ticket_id: str, *, conversations: bool = False, requester: bool = False
+    ) -> dict[str, Any]:
+        """``GET /tickets/{id}`` with the embeds asked for (docs "View a Ticket": +1 credit
+        each, conversations two)."""
+        embeds = [
+            name for name, on in (("conversations", conversations), ("requester", requester)) if on
+        ]
+        params = {"include": ",".join(embeds)} if embeds else None
+        data = self.http.get(
             f"/api/v2/tickets/{ticket_id}", params=params, ticket_id=ticket_id
         ).json()
+        if not isinstance(data, dict):
+            raise self._shape_error(f"GET /api/v2/tickets/{ticket_id}", "an object", data)
         return data
 
+    @classmethod
+    def _rows(cls, response: requests.Response, call: str) -> list[dict[str, Any]]:
+        """A list endpoint's page: a JSON array of objects (docs: list endpoints)."""
+        data = response.json()
+        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+            raise cls._shape_error(call, "a list of objects", data)
+        return data
+
+    @staticmethod
+    def _shape_error(call: str, expected: str, got: Any) -> FatalError:
+        """A response whose shape is not the documented one: a clear error, never a body."""
+        kind = type(got).__name__
+        if isinstance(got, Mapping):
+            kind += " with keys " + ", ".join(sorted(str(k) for k in got)[:8])
+        return FatalError(
+            f"unexpected answer to {call}: expected {expected} (Freshdesk API v2 docs), got {kind}",
+            helpdesk="freshdesk",
+        )
+
     def load(self, ref: TicketRef) -> Loaded:
-        """The normalized ticket with every conversation; one read call for most tickets."""
+        """The normalized ticket with every conversation; one read call for most tickets.
+
+        The requester comes from the list row's ``include=requester`` (kept in the ref's
+        snapshot); a ref without it (a timer's reload) asks the view for it instead.
+        """
+        snapshot: dict[str, Any] = json.loads(ref.snapshot) if ref.snapshot else {}
         if self.ticket_attachments:
-            row = self._ticket(ref.id, conversations=True)
+            row = self._ticket(ref.id, conversations=True, requester="requester" not in snapshot)
             conversations = row.pop("conversations", None) or []
             if len(conversations) >= EMBEDDED_CONVERSATIONS:
                 conversations = self._conversations(ref.id)
+            if "requester" in snapshot:
+                row.setdefault("requester", snapshot["requester"])
         else:
-            row = json.loads(ref.snapshot) if ref.snapshot else self._ticket(ref.id)
+            row = snapshot if "id" in snapshot else self._ticket(ref.id, requester=True)
             conversations = self._conversations(ref.id)
         if row.get("requester_id") is not None:
             self._requesters[ref.id] = int(row["requester_id"])
@@ -494,6 +603,18 @@ class FreshdeskConnector:
         return Loaded(
             ref=ref, ticket=self._normalize(row, conversations), context=self._context(row)
         )
+
+    def _children(self, ticket_id: str) -> list[Mapping[str, Any]]:
+        """``GET /tickets/{id}/associated_tickets`` of a parent: docs "Get Associated
+        Tickets" answers an object ``{"tickets": [...]}`` (summaries, no description)."""
+        call = f"GET /api/v2/tickets/{ticket_id}/associated_tickets"
+        data = self.http.get(
+            f"/api/v2/tickets/{ticket_id}/associated_tickets", ticket_id=ticket_id
+        ).json()
+        tickets = data.get("tickets") if isinstance(data, Mapping) else None
+        if not isinstance(tickets, list) or not all(isinstance(t, Mapping) for t in tickets):
+            raise self._shape_error(call, "an object holding a 'tickets' list", data)
+        return tickets
 
     def _context(self, row: Mapping[str, Any]) -> Context:
         """Facts for timers: ``child_answered`` on a parent ticket (one extra call).
@@ -505,12 +626,120 @@ class FreshdeskConnector:
         """
         if row.get("association_type") != 1:
             return Context()
-        ticket_id = str(row["id"])
-        children = self.http.get(
-            f"/api/v2/tickets/{ticket_id}/associated_tickets", ticket_id=ticket_id
-        ).json()
+        children = self._children(str(row["id"]))
         answered = any(c.get("status") in (STATUS_RESOLVED, STATUS_CLOSED) for c in children)
         return Context(facts={"child_answered": answered, "children": len(children)})
+
+    # ------------------------------------------------------------------ requester, company
+
+    def _document(self, custom: Mapping[str, Any] | None) -> str | None:
+        """The first non-empty document field of a contact's or company's custom fields."""
+        for name in self.document_fields:
+            for key in (name, name.removeprefix("cf_")):
+                value = (custom or {}).get(key)
+                if isinstance(value, str | int) and str(value).strip():
+                    return str(value).strip()
+        return None
+
+    def _optional_get(self, path: str, ticket_id: str | None) -> Any:
+        """A lookup that may be refused (no permission) or gone: None instead of an error."""
+        try:
+            return self.http.get(
+                path,
+                ticket_id=ticket_id,
+                classify=lambda status, codes: FatalError if status in (403, 404) else None,
+            ).json()
+        except FatalError as exc:
+            if exc.status not in (403, 404):
+                raise
+            log.warning(
+                "freshdesk %s answered %s: left out of the ticket",
+                path.rsplit("/", 1)[0],
+                exc.status,
+                extra={"event": "freshdesk.lookup_refused", "connector": self.name},
+            )
+            return None
+
+    def _contact_document_names(self) -> tuple[str, ...]:
+        """Which document fields the account's contacts have (``GET /contact_fields``, once).
+
+        Only then is a requester's contact read (cached): ``include=requester`` carries
+        name, e-mail and phones, never custom fields.
+        """
+        if self._contact_documents is None:
+            wanted = {n for name in self.document_fields for n in (name, name.removeprefix("cf_"))}
+            fields = self._optional_get("/api/v2/contact_fields", None) if wanted else []
+            if fields is not None and not isinstance(fields, list):
+                raise self._shape_error("GET /api/v2/contact_fields", "a list", fields)
+            names = {str(f.get("name")) for f in fields or [] if isinstance(f, Mapping)}
+            self._contact_documents = tuple(sorted(names & wanted))
+        return self._contact_documents
+
+    def _contact(self, contact_id: int, ticket_id: str) -> dict[str, Any] | None:
+        def load(item_id: int) -> dict[str, Any] | None:
+            data = self._optional_get(f"/api/v2/contacts/{item_id}", ticket_id)
+            if data is not None and not isinstance(data, dict):
+                raise self._shape_error(f"GET /api/v2/contacts/{item_id}", "an object", data)
+            return data
+
+        return self._contacts.get(contact_id, load)
+
+    def _company(self, company_id: int, ticket_id: str) -> dict[str, Any] | None:
+        def load(item_id: int) -> dict[str, Any] | None:
+            data = self._optional_get(f"/api/v2/companies/{item_id}", ticket_id)
+            if data is not None and not isinstance(data, dict):
+                raise self._shape_error(f"GET /api/v2/companies/{item_id}", "an object", data)
+            return data
+
+        return self._companies.get(company_id, load)
+
+    @staticmethod
+    def _party(data: Mapping[str, Any], document: str | None) -> Party | None:
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return str(value).strip() or None if value is not None else None
+
+        party = Party(
+            name=text("name"),
+            email=text("email"),
+            document=document,
+            phone=text("phone") or text("mobile"),
+        )
+        return (
+            party
+            if any(party.get(part) for part in ("name", "email", "document", "phone"))
+            else None
+        )
+
+    def _requester(self, row: Mapping[str, Any]) -> Party | None:
+        """The requester contact: the embedded one, or the contact itself (cached) when the
+        account's contacts have a document field."""
+        requester_id = row.get("requester_id")
+        embedded = row.get("requester")
+        if not isinstance(embedded, Mapping) or (
+            embedded.get("id") is not None and embedded.get("id") != requester_id
+        ):
+            embedded = None
+        if requester_id is None:
+            return self._party(embedded, None) if embedded else None
+        contact: Mapping[str, Any] | None = embedded
+        document = None
+        if self._contact_document_names() or embedded is None:
+            contact = self._contact(int(requester_id), str(row["id"])) or embedded
+            document = self._document((contact or {}).get("custom_fields"))
+        return self._party(contact, document) if contact else None
+
+    def _organization(self, row: Mapping[str, Any]) -> Party | None:
+        """The ticket's company (the requester's): name and document, cached per company."""
+        company_id = row.get("company_id")
+        if company_id is None:
+            return None
+        company = self._company(int(company_id), str(row["id"]))
+        if company is None:
+            return None
+        return self._party(company, self._document(company.get("custom_fields")))
+
+    # ------------------------------------------------------------------ normalization
 
     def _normalize(
         self, row: Mapping[str, Any], conversations: Sequence[Mapping[str, Any]]
@@ -530,9 +759,10 @@ class FreshdeskConnector:
         for item in conversations:
             user_id = item.get("user_id")
             author = self._agents.peek(user_id) or (str(user_id) if user_id else None)
+            comment_id = str(item["id"])
             comments.append(
                 Comment(
-                    id=str(item["id"]),
+                    id=comment_id,
                     body=item.get("body") or item.get("body_text") or "",
                     internal=bool(item.get("private")),
                     created_at=_parse(item["created_at"]),
@@ -540,7 +770,9 @@ class FreshdeskConnector:
                 )
             )
             attachments.extend(
-                Attachment(name=a["name"], content_type=a.get("content_type"))
+                Attachment(
+                    name=a["name"], content_type=a.get("content_type"), comment_id=comment_id
+                )
                 for a in item.get("attachments") or []
             )
         status_id = row.get("status")
@@ -558,6 +790,9 @@ class FreshdeskConnector:
             fields=fields,
             comments=tuple(comments),
             attachments=tuple(attachments),
+            field_labels=self._labels(),
+            requester=self._requester(row),
+            organization=self._organization(row),
         )
 
     def _request_type(self, row: Mapping[str, Any], custom: Mapping[str, Any]) -> str | None:
@@ -578,18 +813,43 @@ class FreshdeskConnector:
         out: list[dict[str, Any]] = []
         response = self.http.get(path, params={"per_page": 100})
         while True:
-            out.extend(response.json())
+            out.extend(self._rows(response, f"GET {path}"))
             next_url = response.links.get("next", {}).get("url")
             if not next_url:
                 return out
             response = self.http.get(next_url)
 
-    def _load_statuses(self) -> list[tuple[int, list[str]]]:
-        fields = self.http.get("/api/v2/ticket_fields", params={"type": "default_status"}).json()
+    def _load_ticket_fields(self) -> list[tuple[int, list[str]]]:
+        """``GET /ticket_fields`` (docs "List All Ticket Fields": an array, not paginated):
+        the status choices ``{"2": ["Open", <customer label>], ...}`` and, as a side effect,
+        every field's agent label (``label_for_agents`` where present, else ``label``)."""
+        fields = self.http.get("/api/v2/ticket_fields").json()
+        if not isinstance(fields, list):
+            raise self._shape_error("GET /api/v2/ticket_fields", "a list", fields)
+        labels: dict[str, str] = {}
+        statuses: list[tuple[int, list[str]]] = []
         for item in fields:
+            if not isinstance(item, Mapping):
+                continue
+            for each in (item, *(item.get("nested_ticket_fields") or [])):
+                name = str(each.get("name") or "")
+                label = each.get("label_for_agents") or each.get("label")
+                if name and label and (name.startswith("cf_") or not item.get("default")):
+                    labels[name] = str(label)
+            if item.get("name") in LABEL_FIELDS and item.get("label"):
+                labels[LABEL_FIELDS[str(item["name"])]] = str(item["label"])
             if item.get("name") == "status" and isinstance(item.get("choices"), dict):
-                return [(int(k), [str(v[0])] if v else [k]) for k, v in item["choices"].items()]
-        return []
+                statuses = [
+                    (int(k), [str(v[0])] if v else [str(k)]) for k, v in item["choices"].items()
+                ]
+        self._field_labels = MappingProxyType(labels)
+        return statuses
+
+    def _labels(self) -> Mapping[str, str]:
+        """Field API name -> the label agents see (loaded with the statuses, cached)."""
+        if not self._statuses.loaded:
+            self._statuses.load()
+        return self._field_labels
 
     def _load_groups(self) -> list[tuple[int, list[str]]]:
         return [(int(g["id"]), [str(g["name"])]) for g in self._pages("/api/v2/groups")]
@@ -644,8 +904,10 @@ class FreshdeskConnector:
 
     # ------------------------------------------------------------------ writes
 
-    def _footer(self, key: str) -> str:
-        return "<p>" + html.escape(self.marker_footer.format(marker=marker(key))) + "</p>"
+    def _footer(self, *keys: str) -> str:
+        """The visible footer carrying the marker of every effect the text holds."""
+        markers = " ".join(marker(key) for key in keys)
+        return "<p>" + html.escape(self.marker_footer.format(marker=markers)) + "</p>"
 
     def _field_changes(self, action: Action, tags: Sequence[str]) -> dict[str, Any]:
         """The PUT body part one field action asks for (names resolved to ids)."""
@@ -687,14 +949,28 @@ class FreshdeskConnector:
     def _task_due(self, action: CreateTask) -> str:
         return action.due.astimezone(SAO_PAULO).strftime("%Y-%m-%d")
 
-    def _task_html(self, action: CreateTask, key: str) -> str:
+    @staticmethod
+    def _task_text(action: CreateTask) -> str:
         due = action.due.astimezone(SAO_PAULO).strftime("%d/%m/%Y %H:%M")
         lines = [f"Tarefa de acompanhamento: {action.subject} — prazo {due} (America/Sao_Paulo)"]
         if action.owner:
             lines.append(f"Responsável: {action.owner}")
         if action.description:
             lines.append(action.description)
-        return text_to_html("\n".join(lines)) + self._footer(key)
+        return "\n".join(lines)
+
+    def _note_html(self, effects: Sequence[Effect]) -> str:
+        """ONE private note for a decision's notes and tasks: the note texts in order, then
+        each task, then one footer with every effect's marker (each is found by its own)."""
+        notes = [e for e in effects if isinstance(e.action, AddNote)]
+        tasks = [e for e in effects if isinstance(e.action, CreateTask)]
+        parts = [text_to_html(e.action.text) for e in notes if isinstance(e.action, AddNote)]
+        parts += [
+            text_to_html(self._task_text(e.action))
+            for e in tasks
+            if isinstance(e.action, CreateTask)
+        ]
+        return "".join(parts) + self._footer(*(e.key for e in notes + tasks))
 
     def _plan_update(
         self, loaded: Loaded, effects: Sequence[Effect]
@@ -724,8 +1000,9 @@ class FreshdeskConnector:
                     helpdesk="freshdesk",
                     ticket_id=loaded.ticket.id,
                 )
-        if dues:
+        if dues and loaded.ticket.fields.get(self.task_due_field) != min(dues):
             # Several tasks share one field: it shows the earliest (most urgent) due date.
+            # Already there (a restart after the PUT landed): nothing to send again.
             body["custom_fields"] = {self.task_due_field: min(dues)}
         return body, keys
 
@@ -737,9 +1014,10 @@ class FreshdeskConnector:
         """
         ticket_id = loaded.ticket.id
         update, update_keys = self._plan_update(loaded, effects)
+        noted = [e for e in effects if isinstance(e.action, AddNote | CreateTask)]
         order = {e.key: i for i, e in enumerate(effects)}
         done: list[Receipt] = []
-        put_sent = False
+        put_sent = note_sent = False
         try:
             for effect in effects:
                 action = effect.action
@@ -759,6 +1037,12 @@ class FreshdeskConnector:
                     done.extend(Receipt(k, remote_id=ticket_id) for k in update_keys)
                 if effect.key in update_keys:
                     continue
+                if isinstance(action, AddNote | CreateTask):
+                    if not note_sent:  # the decision's one note, at its first note or task
+                        note_id = self._add_note(ticket_id, self._note_html(noted))
+                        note_sent = True
+                        done.extend(Receipt(e.key, remote_id=note_id) for e in noted)
+                    continue
                 remote = self._write(loaded, effect)
                 done.append(Receipt(effect.key, remote_id=remote))
         except ConnectorError as exc:
@@ -770,10 +1054,8 @@ class FreshdeskConnector:
         """One non-field effect; returns the id of what was created."""
         ticket_id = loaded.ticket.id
         action = effect.action
-        if isinstance(action, AddNote):
-            return self._add_note(ticket_id, text_to_html(action.text) + self._footer(effect.key))
-        if isinstance(action, CreateTask):
-            return self._add_note(ticket_id, self._task_html(action, effect.key))
+        if isinstance(action, AddNote | CreateTask):
+            return self._add_note(ticket_id, self._note_html([effect]))
         if isinstance(action, CreateChildTicket | CreateTicket):
             return self._create_ticket(loaded, effect)
         if isinstance(action, Merge):
@@ -799,6 +1081,8 @@ class FreshdeskConnector:
             json={"body": body_html, "private": True},
             ticket_id=ticket_id,
         ).json()
+        if not isinstance(note, Mapping) or "id" not in note:  # docs "Create a Note"
+            raise self._shape_error(f"POST /api/v2/tickets/{ticket_id}/notes", "a note", note)
         return str(note["id"])
 
     def _requester_id(self, ticket_id: str) -> int:
@@ -867,16 +1151,7 @@ class FreshdeskConnector:
                     return Receipt(effect.key, remote_id=str(item["id"]), reconciled=True)
             return None
         if isinstance(action, CreateChildTicket):
-            related = self.http.get(
-                f"/api/v2/tickets/{ticket_id}/associated_tickets", ticket_id=ticket_id
-            ).json()
-            for item in related:
-                text = item.get("description")
-                if text is None:
-                    text = self._ticket(str(item["id"])).get("description")
-                if tag in (text or ""):
-                    return Receipt(effect.key, remote_id=str(item["id"]), reconciled=True)
-            return None
+            return self._find_child(ticket_id, effect)
         if isinstance(action, CreateTicket):
             return self._find_created(loaded, effect)
         current = self._ticket(ticket_id)
@@ -887,6 +1162,28 @@ class FreshdeskConnector:
             wanted = self._field_changes(action, list(current.get("tags") or []))
             if all(self._holds(current, name, value) for name, value in wanted.items()):
                 return Receipt(effect.key, remote_id=ticket_id, reconciled=True)
+        return None
+
+    def _find_child(self, ticket_id: str, effect: Effect) -> Receipt | None:
+        """A child ticket created before a crash: the parent's fresh view lists its children
+        (docs "View a Ticket with Association": ``associated_tickets_list`` holds the child
+        ids when ``association_type`` is 1), each child's view has its description with the
+        marker. A ticket without children is not asked for ``/associated_tickets`` (the
+        server answers 404 there) and costs one call."""
+        parent = self._ticket(ticket_id)
+        if parent.get("association_type") != 1:
+            return None
+        ids = parent.get("associated_tickets_list")
+        if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+            raise self._shape_error(
+                f"GET /api/v2/tickets/{ticket_id}", "associated_tickets_list as a list of ids", ids
+            )
+        tag = marker(effect.key)
+        for child_id in ids:
+            child = self._ticket(str(child_id))
+            text = (child.get("description") or "") + (child.get("description_text") or "")
+            if tag in text:
+                return Receipt(effect.key, remote_id=str(child_id), reconciled=True)
         return None
 
     @staticmethod
@@ -911,9 +1208,8 @@ class FreshdeskConnector:
         else:
             params["requester_id"] = self._requester_id(loaded.ticket.id)
         tag = marker(effect.key)
-        for item in self.http.get(
-            "/api/v2/tickets", params=params, ticket_id=loaded.ticket.id
-        ).json():
+        response = self.http.get("/api/v2/tickets", params=params, ticket_id=loaded.ticket.id)
+        for item in self._rows(response, "GET /api/v2/tickets"):
             if tag in (item.get("description") or "") or tag in (
                 item.get("description_text") or ""
             ):

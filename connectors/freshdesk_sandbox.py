@@ -3,8 +3,8 @@
 Theory of operation
 -------------------
 ``FreshdeskSandbox`` holds one account's state (tickets, conversations, groups, agents,
-contacts, ticket fields with custom statuses) behind a lock, and answers every request
-through one pure-ish handler::
+contacts, companies, ticket/contact/company fields with custom statuses) behind a lock, and
+answers every request through one pure-ish handler::
 
     handle(method, path, query, headers, body) -> (status, headers, body)
 
@@ -20,6 +20,13 @@ bumping ``updated_at``, ``parent_id`` only on create, merge → 204. ``shuffle_t
 the order among tickets sharing one ``updated_at`` random per request (the real order is
 not guaranteed), so clients are tested against it. ``Faults`` inject 429 bursts, 5xx
 bursts, timeouts, slow answers, dropped connections and a hook right after a write.
+
+Every response shape carries a comment naming its source: a section of the API docs
+(developers.freshdesk.com/api, full copy in ktsaou/freshdesk_mcp FRESHDESK_API_DOCS.txt),
+a real payload (pbrane/freshdesk-api-client) or Freshdesk's own server code
+(Ramesh-Veeriaperumal/freshconsult). ``setup_sac_account`` / ``add_sac_ticket`` seed the
+account the SAC SOP runs on (labelled custom fields, customers with companies, HTML notes
+with attachments, child tickets).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import html as htmllib
 import json
 import math
 import random
@@ -54,9 +62,14 @@ DEFAULT_STATUSES: dict[int, tuple[str, str]] = {
 }
 PRIORITIES = {"Low": 1, "Medium": 2, "High": 3, "Urgent": 4}
 DEFAULT_TYPES = ("Question", "Incident", "Problem", "Feature Request", "Refund")
+# Page 301 -> 400 with this message: airbytehq/airbyte source-freshdesk
+# unit_tests/integration/test_tickets.py (the body in shared/reference/freshdesk.md).
 PAGE_CAP_MESSAGE = (
     "You cannot access tickets beyond the 300th page. Please provide a smaller page number."
 )
+# Non-400 error bodies carry ``code`` and ``message`` and no ``field`` (docs "Errors": error
+# response fields; code ``invalid_credentials``); the 401 message as users report it in
+# sjkingo/python-freshdesk issue #74.
 UNAUTHORIZED = {
     "code": "invalid_credentials",
     "message": "You have to be logged in to perform this action.",
@@ -65,6 +78,10 @@ ACCESS_DENIED = {
     "code": "access_denied",
     "message": "You are not authorized to perform this action.",
 }
+RATE_LIMITED_BODY = b"Rate limit exceeded"
+"""429 body: unverified (shared/reference/freshdesk.md), so opaque text; ``Retry-After`` in
+seconds is documented (docs "Rate Limit"), and the server code may omit ``X-RateLimit-*``."""
+# 5xx: 500 as the server's JSON error, gateway errors as a proxy's HTML page (opaque text).
 SERVER_ERROR_BODIES: Mapping[int, bytes] = {
     500: b'{"code":"internal_error","message":"We\'re sorry, but something went wrong."}',
     502: b"<html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>",
@@ -208,13 +225,18 @@ class _CustomField:
 class _ApiError(Exception):
     """Raised inside route handlers; becomes the HTTP answer."""
 
-    def __init__(self, status: int, body: Json | None = None) -> None:
+    def __init__(
+        self, status: int, body: Json | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(status)
         self.status = status
         self.body = body
+        self.headers = headers or {}
 
 
 def _validation(field_name: str | None, message: str, code: str, status: int = 400) -> _ApiError:
+    # Docs "Errors": ``{"description": "Validation failed", "errors": [{"field", "message",
+    # "code"}]}``, ``field`` on 400s only; the codes of the docs' error-code table.
     item: Json = {"message": message, "code": code}
     if field_name:
         item = {"field": field_name, **item}
@@ -222,11 +244,11 @@ def _validation(field_name: str | None, message: str, code: str, status: int = 4
 
 
 def _strip_html(html: str) -> str:
+    """``body_text`` / ``description_text``: the HTML as plain text, every entity decoded
+    (docs "List All Conversations": ``body_text`` is the plain-text body)."""
     text = re.sub(r"<br\s*/?>|</p>|</div>", "\n", html, flags=re.IGNORECASE)
     text = re.sub(r"<[^>]+>", "", text)
-    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#x27;", "'")):
-        text = text.replace(entity, char)
-    return text.replace("&amp;", "&").strip()
+    return htmllib.unescape(text).replace("\xa0", " ").strip()
 
 
 class FreshdeskSandbox:
@@ -264,6 +286,11 @@ class FreshdeskSandbox:
         self.groups: dict[int, Json] = {}
         self.agents: dict[int, Json] = {}
         self.contacts: dict[int, Json] = {}
+        self.companies: dict[int, Json] = {}
+        self.contact_fields: dict[str, _CustomField] = {}
+        """Custom contact fields by API name (no ``cf_`` prefix: docs "View a Contact")."""
+        self.company_fields: dict[str, _CustomField] = {}
+        """Custom company fields by API name (no ``cf_`` prefix: docs "View a Company")."""
         self.statuses: dict[int, tuple[str, str]] = dict(DEFAULT_STATUSES)
         for status_id, label in (status_labels or {}).items():
             self.statuses[status_id] = (label, self.statuses.get(status_id, (label, label))[1])
@@ -271,7 +298,14 @@ class FreshdeskSandbox:
         self.ticket_types: list[str] = list(DEFAULT_TYPES)
         self._lock = threading.RLock()
         self._rng = random.Random(seed)  # noqa: S311 - test data, not security
-        self._ids = {"ticket": 0, "conversation": 1000, "group": 100, "agent": 500, "contact": 900}
+        self._ids = {
+            "ticket": 0,
+            "conversation": 1000,
+            "group": 100,
+            "agent": 500,
+            "contact": 900,
+            "company": 700,
+        }
         self._attachment_id = 5000
         self._request_no = 0
         self._window: int | None = None
@@ -302,16 +336,16 @@ class FreshdeskSandbox:
         with self._lock:
             group_id = self._next("group")
             stamp = fmt(self.now())
+            # Shape of docs "List All Groups" (GET /api/v2/groups): no agent_ids in the
+            # list (only "View a Group" has them); auto_ticket_assign is a number (0/1).
             self.groups[group_id] = {
                 "id": group_id,
                 "name": name,
                 "description": None,
-                "escalate_to": None,
-                "unassigned_for": None,
                 "business_hour_id": None,
-                "group_type": "support_agent_group",
-                "agent_ids": [],
-                "auto_ticket_assign": False,
+                "escalate_to": None,
+                "unassigned_for": "30m",
+                "auto_ticket_assign": 0,
                 "created_at": stamp,
                 "updated_at": stamp,
             }
@@ -322,22 +356,24 @@ class FreshdeskSandbox:
         with self._lock:
             agent_id = self._next("agent")
             stamp = fmt(self.now())
+            # Shape of docs "List All Agents" (GET /api/v2/agents); "Currently
+            # Authenticated Agent" adds group_ids, role_ids, skill_ids (see ``_me``).
             self.agents[agent_id] = {
-                "id": agent_id,
                 "available": True,
                 "occasional": False,
                 "signature": None,
+                "id": agent_id,
                 "ticket_scope": 1,
-                "group_ids": [],
-                "role_ids": [],
-                "type": "support_agent",
                 "created_at": stamp,
                 "updated_at": stamp,
+                "available_since": None,
+                "type": "support_agent",
                 "contact": {
                     "active": True,
                     "email": email,
                     "job_title": None,
                     "language": "pt-BR",
+                    "last_login_at": None,
                     "mobile": None,
                     "name": name,
                     "phone": None,
@@ -345,21 +381,100 @@ class FreshdeskSandbox:
                     "created_at": stamp,
                     "updated_at": stamp,
                 },
+                "focus_mode": True,
             }
             return agent_id
 
-    def add_contact(self, name: str, email: str) -> int:
-        """A requester; returns its id."""
+    def add_contact(
+        self,
+        name: str,
+        email: str | None,
+        *,
+        phone: str | None = None,
+        mobile: str | None = None,
+        company_id: int | None = None,
+        custom_fields: Mapping[str, Any] | None = None,
+    ) -> int:
+        """A requester (contact); returns its id. Unknown custom fields are created."""
         with self._lock:
             contact_id = self._next("contact")
+            stamp = fmt(self.now())
+            for key in custom_fields or {}:
+                self.contact_fields.setdefault(key, _CustomField(key, key, "custom_text"))
+            values: Json = {key: None for key in self.contact_fields}
+            values.update(custom_fields or {})
+            # Shape of docs "View a Contact" (GET /api/v2/contacts/[id]).
             self.contacts[contact_id] = {
-                "id": contact_id,
-                "name": name,
+                "active": True,
+                "address": None,
+                "company_id": company_id,
+                "view_all_tickets": False,
+                "description": None,
                 "email": email,
-                "mobile": None,
-                "phone": None,
+                "id": contact_id,
+                "job_title": None,
+                "language": "pt-BR",
+                "mobile": mobile,
+                "name": name,
+                "phone": phone,
+                "time_zone": "Brasilia",
+                "twitter_id": None,
+                "other_emails": [],
+                "other_companies": [],
+                "created_at": stamp,
+                "updated_at": stamp,
+                "custom_fields": values,
+                "tags": [],
             }
             return contact_id
+
+    def add_company(
+        self,
+        name: str,
+        *,
+        custom_fields: Mapping[str, Any] | None = None,
+        domains: Sequence[str] = (),
+    ) -> int:
+        """A company (what a contact belongs to); returns its id. Unknown fields are created."""
+        with self._lock:
+            company_id = self._next("company")
+            stamp = fmt(self.now())
+            for key in custom_fields or {}:
+                self.company_fields.setdefault(key, _CustomField(key, key, "custom_text"))
+            values: Json = {key: None for key in self.company_fields}
+            values.update(custom_fields or {})
+            # Shape of docs "View a Company" (GET /api/v2/companies/[id]).
+            self.companies[company_id] = {
+                "id": company_id,
+                "name": name,
+                "description": None,
+                "domains": list(domains),
+                "note": None,
+                "custom_fields": values,
+                "created_at": stamp,
+                "updated_at": stamp,
+                "health_score": None,
+                "account_tier": None,
+                "renewal_date": None,
+                "industry": None,
+            }
+            return company_id
+
+    def add_contact_field(self, name: str, label: str, *, type: str = "custom_text") -> str:
+        """A custom contact field (API name without ``cf_``, as Freshdesk names them)."""
+        with self._lock:
+            self.contact_fields[name] = _CustomField(name, label, type)
+            for contact in self.contacts.values():
+                contact["custom_fields"].setdefault(name, None)
+            return name
+
+    def add_company_field(self, name: str, label: str, *, type: str = "custom_text") -> str:
+        """A custom company field (API name without ``cf_``, as Freshdesk names them)."""
+        with self._lock:
+            self.company_fields[name] = _CustomField(name, label, type)
+            for company in self.companies.values():
+                company["custom_fields"].setdefault(name, None)
+            return name
 
     def add_custom_status(self, name: str, customer_label: str | None = None) -> int:
         """A custom status (ids from 6 up); returns its id."""
@@ -401,9 +516,18 @@ class FreshdeskSandbox:
         attachments: Iterable[tuple[str, str] | Json] = (),
         spam: bool = False,
         deleted: bool = False,
+        parent_id: int | None = None,
+        company_id: int | None = None,
     ) -> int:
-        """A ticket as if created earlier; returns its id (custom fields need not exist)."""
+        """A ticket as if created earlier; returns its id (custom fields need not exist).
+
+        ``parent_id`` makes it a child of that ticket (as ``POST /tickets`` with
+        ``parent_id`` does); ``company_id`` defaults to the requester's company.
+        """
         with self._lock:
+            requester = requester_id or self.default_requester
+            if company_id is None:
+                company_id = (self.contacts.get(requester) or {}).get("company_id")
             ticket_id = self._next("ticket")
             created = (created_at or self.now()).astimezone(UTC).replace(microsecond=0)
             updated = (updated_at or created).astimezone(UTC).replace(microsecond=0)
@@ -422,8 +546,8 @@ class FreshdeskSandbox:
                 type=type,
                 group_id=group_id,
                 responder_id=responder_id,
-                requester_id=requester_id or self.default_requester,
-                company_id=None,
+                requester_id=requester,
+                company_id=company_id,
                 custom_fields=values,
                 tags=list(tags),
                 created_at=created,
@@ -435,7 +559,29 @@ class FreshdeskSandbox:
                 deleted=deleted,
             )
             self.conversations[ticket_id] = []
+            if parent_id is not None:
+                self.tickets[ticket_id].parent_id = parent_id
+                self.tickets[parent_id].children.append(ticket_id)
             return ticket_id
+
+    def set_fields(
+        self,
+        ticket_id: int,
+        *,
+        custom_fields: Mapping[str, Any] | None = None,
+        type: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """An agent edits the ticket's fields in the UI: values change, ``updated_at`` moves."""
+        with self._lock:
+            ticket = self.tickets[ticket_id]
+            for name in custom_fields or {}:
+                self.custom_fields.setdefault(name, _CustomField(name, name, "custom_text"))
+            ticket.custom_fields.update(custom_fields or {})
+            if type is not None:
+                ticket.type = type
+            moment = (at or self.now()).astimezone(UTC).replace(microsecond=0)
+            ticket.updated_at = max(ticket.updated_at, moment)
 
     def add_note(
         self,
@@ -478,6 +624,8 @@ class FreshdeskSandbox:
         self._attachment_id += 1
         if isinstance(spec, tuple):
             spec = {"name": spec[0], "content_type": spec[1]}
+        # Shape of docs "View a Ticket" / conversations ``attachments[]`` and the server's
+        # api/app/views/tickets/show.json.api (Ramesh-Veeriaperumal/freshconsult): ``size``.
         return {
             "id": self._attachment_id,
             "name": spec["name"],
@@ -499,6 +647,9 @@ class FreshdeskSandbox:
         incoming: bool,
         source: int,
     ) -> Json:
+        # Shape of docs "List All Conversations of a Ticket" and the real payload in
+        # pbrane/freshdesk-api-client src/main/resources/freshdesk/documents/tac-case-notes/
+        # tacCase99Conversations.json (from_email null, bcc_emails null on a note).
         note = {
             "id": self._next("conversation"),
             "body": body,
@@ -509,7 +660,10 @@ class FreshdeskSandbox:
             "support_email": None,
             "source": source,
             "ticket_id": ticket_id,
+            "from_email": None,
             "to_emails": [],
+            "cc_emails": [],
+            "bcc_emails": None,
             "attachments": [self._attachment(a, at) for a in attachments],
             "created_at": fmt(at),
             "updated_at": fmt(at),
@@ -555,7 +709,7 @@ class FreshdeskSandbox:
                 return (
                     429,
                     {"Retry-After": str(value), "X-Request-Id": request_id},
-                    b"Rate limit exceeded",
+                    RATE_LIMITED_BODY,
                 )
             else:
                 self._log(method, path, query, value, 0)
@@ -573,7 +727,7 @@ class FreshdeskSandbox:
                 return (
                     429,
                     {"Retry-After": str(limited), "X-Request-Id": request_id},
-                    b"Rate limit exceeded",
+                    RATE_LIMITED_BODY,
                 )
             rate_headers = {
                 "X-RateLimit-Total": str(self.plan.per_minute),
@@ -584,7 +738,7 @@ class FreshdeskSandbox:
             try:
                 status, payload, extra, write = self._route(method, path, query, lowered, body)
             except _ApiError as exc:
-                status, payload, extra, write = exc.status, exc.body, {}, None
+                status, payload, extra, write = exc.status, exc.body, exc.headers, None
             self._log(method, path, query, status, credits)
             if write is not None:
                 self.writes.append(write)
@@ -652,6 +806,7 @@ class FreshdeskSandbox:
     # ------------------------------------------------------------------ rate limits
 
     def _credits(self, method: str, path: str, query: Mapping[str, list[str]]) -> int:
+        # Docs "List All Tickets": each include +2 credits; "View a Ticket": +1 each.
         includes = [v for raw in query.get("include", []) for v in raw.split(",") if v]
         if method == "GET" and path == "/api/v2/tickets":
             return 1 + 2 * len(includes)
@@ -699,8 +854,13 @@ class FreshdeskSandbox:
         ("GET", re.compile(r"/api/v2/tickets/(\d+)/associated_tickets"), "_associated"),
         ("GET", re.compile(r"/api/v2/ticket_fields"), "_ticket_fields"),
         ("GET", re.compile(r"/api/v2/groups"), "_groups"),
+        ("GET", re.compile(r"/api/v2/admin/groups"), "_admin_groups"),
         ("GET", re.compile(r"/api/v2/agents/me"), "_me"),
         ("GET", re.compile(r"/api/v2/agents"), "_agents"),
+        ("GET", re.compile(r"/api/v2/contacts/(\d+)"), "_view_contact"),
+        ("GET", re.compile(r"/api/v2/companies/(\d+)"), "_view_company"),
+        ("GET", re.compile(r"/api/v2/contact_fields"), "_contact_fields"),
+        ("GET", re.compile(r"/api/v2/company_fields"), "_company_fields"),
     )
 
     def _route(
@@ -729,6 +889,9 @@ class FreshdeskSandbox:
             status, payload, extra = handler(*args, query)
             return status, payload, extra, None
         if allowed:
+            # Server code api/app/controllers/api_application_controller.rb
+            # (Ramesh-Veeriaperumal/freshconsult) ``render_405_error``: a base error with
+            # code method_not_allowed and an ``Allow`` header; docs "Errors": 405.
             raise _ApiError(
                 405,
                 {
@@ -736,11 +899,15 @@ class FreshdeskSandbox:
                     "message": f"{', '.join(allowed)} method is allowed. {method} method is not "
                     "allowed for this resource",
                 },
+                {"Allow": ", ".join(allowed)},
             )
+        # Same file, ``log_and_render_404``: ``head 404``, no body (docs "Errors": 404).
         raise _ApiError(404, None)
 
     @staticmethod
     def _body(headers: Mapping[str, str], body: bytes) -> Json:
+        # Docs "Errors": 415 for a content type other than JSON, ``invalid_json`` for a body
+        # that does not parse (shared/reference/freshdesk.md, server-code facts).
         if "application/json" not in headers.get("content-type", ""):
             raise _ApiError(
                 415,
@@ -866,6 +1033,8 @@ class FreshdeskSandbox:
         ties = {t.id: (self._rng.random() if self.shuffle_ties else t.id) for t in rows}
         rows.sort(key=lambda t: (getattr(t, order_by), ties[t.id]), reverse=order_type == "desc")
         chunk, headers = self._page(rows, query, "/api/v2/tickets", cap=self.page_cap)
+        # Docs "List All Tickets": a JSON array of rows; embeds ``requester`` (email, id,
+        # mobile, name, phone), ``stats``, ``description``, each +2 credits.
         out = []
         for ticket in chunk:
             data = self._ticket_json(ticket, view=False)
@@ -873,13 +1042,27 @@ class FreshdeskSandbox:
                 data["description"] = ticket.description
                 data["description_text"] = _strip_html(ticket.description)
             if "requester" in includes:
-                data["requester"] = self.contacts.get(ticket.requester_id)
+                data["requester"] = self._requester_embed(ticket.requester_id)
             if "stats" in includes:
                 data["stats"] = {"resolved_at": None, "closed_at": None, "first_responded_at": None}
             out.append(data)
         return 200, out, headers
 
+    def _requester_embed(self, contact_id: int) -> Json:
+        """``include=requester``: docs ("Will return the requester's email, id, mobile, name,
+        and phone") and the server's api/app/views/tickets/_show_requester.json.jbuilder
+        (``{}`` when there is none)."""
+        contact = self.contacts.get(contact_id)
+        if contact is None:
+            return {}
+        return {key: contact[key] for key in ("email", "id", "mobile", "name", "phone")}
+
     def _ticket_json(self, ticket: _Ticket, *, view: bool) -> Json:
+        # A list row (docs "List All Tickets"; the columns of a real list export in
+        # community-tech-alliance/dbt-cta freshdesk/models/1_cta_base/_incremental/
+        # tickets.sql: tags, association_type, associated_tickets_count, nr_due_by, ... ) or
+        # a view (docs "View a Ticket" / "View a Ticket with Association"; real payload
+        # pbrane/freshdesk-api-client .../documents/tickets/ticket-102-child-molex-sandbox.json).
         data: Json = {
             "cc_emails": [],
             "fwd_emails": [],
@@ -910,12 +1093,18 @@ class FreshdeskSandbox:
             "updated_at": fmt(ticket.updated_at),
             "associated_tickets_count": len(ticket.children) if ticket.children else None,
             "tags": list(ticket.tags),
+            "nr_due_by": None,
+            "nr_escalated": False,
         }
         if view:
+            data["ticket_bcc_emails"] = []
             data["description"] = ticket.description
             data["description_text"] = _strip_html(ticket.description)
             data["attachments"] = [dict(a) for a in ticket.attachments]
             data["source_additional_info"] = None
+            # Docs "View a Ticket with Association": ``associated_tickets_list`` is a list of
+            # ticket ids, the children of a parent (1) or the parent of a child (2); the
+            # server's show.json.api adds it only to associated tickets.
             if ticket.parent_id:
                 data["associated_tickets_list"] = [ticket.parent_id]
             elif ticket.children:
@@ -941,10 +1130,16 @@ class FreshdeskSandbox:
                     "It should be one of these values: 'conversations,requester,company,stats'",
                     "invalid_value",
                 )
+        # Docs "View a Ticket": embeds, +1 credit each (conversations: two calls, at most
+        # ten, oldest first); ``company`` is the company's id and name only (server
+        # api/app/views/tickets/_show_company.json.jbuilder, ``{}`` when there is none).
         if "conversations" in includes:
             data["conversations"] = [dict(c) for c in self.conversations.get(ticket_id, [])[:10]]
         if "requester" in includes:
-            data["requester"] = self.contacts.get(ticket.requester_id)
+            data["requester"] = self._requester_embed(ticket.requester_id)
+        if "company" in includes:
+            company = self.companies.get(ticket.company_id or 0)
+            data["company"] = {"id": company["id"], "name": company["name"]} if company else {}
         if "stats" in includes:
             data["stats"] = {"resolved_at": None, "closed_at": None, "first_responded_at": None}
         return 200, data, {}
@@ -956,15 +1151,44 @@ class FreshdeskSandbox:
         items = sorted(
             self.conversations.get(ticket_id, []), key=lambda c: (c["created_at"], c["id"])
         )
+        # Docs "List All Conversations of a Ticket": a JSON array, paginated with Link.
         chunk, headers = self._page(items, query, f"/api/v2/tickets/{ticket_id}/conversations")
         return 200, [dict(c) for c in chunk], headers
 
     def _associated(
         self, ticket_id: int, query: Mapping[str, list[str]]
     ) -> tuple[int, Any, dict[str, str]]:
+        """Docs "Get Associated Tickets": an OBJECT ``{"tickets": [...]}`` of ticket summaries
+        (no description). The server code (Ramesh-Veeriaperumal/freshconsult
+        api/app/controllers/ember/tickets/associates_controller.rb ``associated_tickets``)
+        answers 404 unless the ticket is a tracker or a parent."""
         ticket = self._get(ticket_id)
-        related = ticket.children or ([ticket.parent_id] if ticket.parent_id else [])
-        return 200, [self._ticket_json(self.tickets[i], view=True) for i in related], {}
+        if not ticket.children:
+            raise _ApiError(404, None)
+        summaries = []
+        for child_id in ticket.children:
+            child = self.tickets[child_id]
+            summaries.append(
+                {
+                    "id": child.id,
+                    "group_id": child.group_id,
+                    "priority": child.priority,
+                    "requester_id": child.requester_id,
+                    "responder_id": child.responder_id,
+                    "source": child.source,
+                    "company_id": child.company_id,
+                    "status": child.status,
+                    "subject": child.subject,
+                    "product_id": None,
+                    "type": child.type,
+                    "due_by": fmt(child.due_by),
+                    "fr_due_by": fmt(child.fr_due_by),
+                    "is_escalated": False,
+                    "created_at": fmt(child.created_at),
+                    "updated_at": fmt(child.updated_at),
+                }
+            )
+        return 200, {"tickets": summaries}, {}
 
     # ------------------------------------------------------------------ writes
 
@@ -1086,6 +1310,7 @@ class FreshdeskSandbox:
                 changed = True
         if changed:
             ticket.updated_at = max(ticket.updated_at, self.now())
+        # Docs "Update a Ticket": 200 with the updated ticket (view shape).
         return 200, self._ticket_json(ticket, view=True), {}
 
     def _create_ticket(self, data: Json) -> tuple[int, Any, dict[str, str]]:
@@ -1155,6 +1380,8 @@ class FreshdeskSandbox:
             ticket.parent_id = parent_id
             self.tickets[parent_id].children.append(ticket_id)
         location = {"Location": f"{self.base_url}/api/v2/tickets/{ticket_id}"}
+        # Docs "Create a Ticket" / "Create a Child Ticket": 201, ``Location``, the ticket in
+        # the view shape (a child shows association_type 2, associated_tickets_list [parent]).
         return 201, self._ticket_json(ticket, view=True), location
 
     def _create_note(self, ticket_id: int, data: Json) -> tuple[int, Any, dict[str, str]]:
@@ -1186,7 +1413,23 @@ class FreshdeskSandbox:
         location = {
             "Location": f"{self.base_url}/api/v2/tickets/{ticket_id}/conversations/{note['id']}"
         }
-        return 201, dict(note), location
+        # Docs "Create a Note" response (and the real one in pbrane/freshdesk-api-client
+        # .../documents/tac-case-notes/tacCase99note.json): no ``source``, ``notified_to``.
+        answer = {
+            "body_text": note["body_text"],
+            "body": note["body"],
+            "id": note["id"],
+            "incoming": note["incoming"],
+            "private": note["private"],
+            "user_id": note["user_id"],
+            "support_email": None,
+            "ticket_id": ticket_id,
+            "notified_to": list(data.get("notify_emails") or []),
+            "attachments": [],
+            "created_at": note["created_at"],
+            "updated_at": note["updated_at"],
+        }
+        return 201, answer, location
 
     def _merge(self, data: Json) -> tuple[int, Any, dict[str, str]]:
         self._check_fields(
@@ -1230,11 +1473,15 @@ class FreshdeskSandbox:
         )
         self._conversation(primary.id, text, True, now, (), None, False, 2)
         primary.updated_at = now
+        # Docs "Merge Tickets": ``HTTP Status: 204 No Content``.
         return 204, None, {}
 
     # ------------------------------------------------------------------ lookups
 
     def _ticket_fields(self, query: Mapping[str, list[str]]) -> tuple[int, Any, dict[str, str]]:
+        """Docs "List All Ticket Fields" (GET /api/v2/ticket_fields[?type=]): a JSON array,
+        not paginated; ``label`` is what agents see; status ``choices`` map ids to [agent
+        label, customer label]; custom fields carry their ``cf_...`` names."""
         stamp = fmt(self.now())
 
         def default(position: int, name: str, label: str, ftype: str, choices: Any = None) -> Json:
@@ -1259,8 +1506,10 @@ class FreshdeskSandbox:
                 item["choices"] = choices
             return item
 
+        requester = default(1, "requester", "Search a requester", "default_requester")
+        requester.update({"portal_cc": False, "portal_cc_to": "company"})
         fields = [
-            default(1, "requester", "Search a requester", "default_requester"),
+            requester,
             default(2, "subject", "Subject", "default_subject"),
             default(3, "ticket_type", "Type", "default_ticket_type", list(self.ticket_types)),
             default(4, "source", "Source", "default_source", {"Email": 1, "Portal": 2, "Phone": 3}),
@@ -1292,7 +1541,30 @@ class FreshdeskSandbox:
         return 200, fields, {}
 
     def _groups(self, query: Mapping[str, list[str]]) -> tuple[int, Any, dict[str, str]]:
+        # Docs "List All Groups" (GET /api/v2/groups): an array, paginated like every list.
         chunk, headers = self._page(list(self.groups.values()), query, "/api/v2/groups")
+        return 200, chunk, headers
+
+    def _admin_groups(self, query: Mapping[str, list[str]]) -> tuple[int, Any, dict[str, str]]:
+        """Docs "List All Groups" of the new groups UI (GET /api/v2/admin/groups)."""
+        rows = [
+            {
+                "id": g["id"],
+                "name": g["name"],
+                "description": g["description"],
+                "escalate_to": g["escalate_to"],
+                "unassigned_for": g["unassigned_for"],
+                "agent_ids": [],
+                "created_at": g["created_at"],
+                "updated_at": g["updated_at"],
+                "allow_agents_to_change_availability": False,
+                "business_calendar_id": None,
+                "type": "support_agent_group",
+                "automatic_agent_assignment": {"enabled": False},
+            }
+            for g in self.groups.values()
+        ]
+        chunk, headers = self._page(rows, query, "/api/v2/admin/groups")
         return 200, chunk, headers
 
     def _agents(self, query: Mapping[str, list[str]]) -> tuple[int, Any, dict[str, str]]:
@@ -1303,7 +1575,97 @@ class FreshdeskSandbox:
         return 200, chunk, headers
 
     def _me(self, query: Mapping[str, list[str]]) -> tuple[int, Any, dict[str, str]]:
-        return 200, self.agents[self.me], {}
+        # Docs "Currently Authenticated Agent": the agent with group_ids, role_ids, skill_ids.
+        me = {k: v for k, v in self.agents[self.me].items() if k != "focus_mode"}
+        me.update({"group_ids": [], "role_ids": [1], "skill_ids": []})
+        return 200, me, {}
+
+    def _view_contact(
+        self, contact_id: int, query: Mapping[str, list[str]]
+    ) -> tuple[int, Any, dict[str, str]]:
+        # Docs "View a Contact": custom fields by their API names, without ``cf_``.
+        contact = self.contacts.get(contact_id)
+        if contact is None:
+            raise _ApiError(404, None)
+        return 200, dict(contact), {}
+
+    def _view_company(
+        self, company_id: int, query: Mapping[str, list[str]]
+    ) -> tuple[int, Any, dict[str, str]]:
+        # Docs "View a Company": name, domains, custom_fields (names without ``cf_``).
+        company = self.companies.get(company_id)
+        if company is None:
+            raise _ApiError(404, None)
+        return 200, dict(company), {}
+
+    def _party_fields(
+        self, defaults: Sequence[tuple[str, str, str]], custom: Mapping[str, _CustomField]
+    ) -> list[Json]:
+        stamp = fmt(self.now())
+        out: list[Json] = []
+        specs = [(n, lb, t, True) for n, lb, t in defaults]
+        specs += [(f.name, f.label, f.type, False) for f in custom.values()]
+        for position, (name, label, ftype, is_default) in enumerate(specs, start=1):
+            out.append(
+                {
+                    "id": position,
+                    "name": name,
+                    "label": label,
+                    "position": position,
+                    "required_for_agents": name == "name",
+                    "agents_can_edit": True,
+                    "displayed_for_agents": True,
+                    "quick_add_for_agent": False,
+                    "unique": False,
+                    "type": ftype,
+                    "default": is_default,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+            )
+        return out
+
+    def _contact_fields(self, query: Mapping[str, list[str]]) -> tuple[int, Any, dict[str, str]]:
+        """Docs "List All Contact Fields" (GET /api/v2/contact_fields): an array; custom
+        fields are named without ``cf_`` (the sample's ``custom_company_name``)."""
+        defaults = (
+            ("name", "Full name", "default_name"),
+            ("job_title", "Title", "default_job_title"),
+            ("email", "Email", "default_email"),
+            ("phone", "Work phone", "default_phone"),
+            ("mobile", "Mobile phone", "default_mobile"),
+            ("company_name", "Company", "default_company_name"),
+            ("address", "Address", "default_address"),
+            ("time_zone", "Time zone", "default_time_zone"),
+            ("language", "Language", "default_language"),
+            ("description", "About", "default_description"),
+        )
+        fields = self._party_fields(defaults, self.contact_fields)
+        for item in fields:
+            item.update(
+                {
+                    "editable_in_signup": False,
+                    "customers_can_edit": True,
+                    "label_for_customers": item["label"],
+                    "required_for_customers": False,
+                    "displayed_for_customers": True,
+                }
+            )
+        return 200, fields, {}
+
+    def _company_fields(self, query: Mapping[str, list[str]]) -> tuple[int, Any, dict[str, str]]:
+        """Docs "List All Company Fields" (GET /api/v2/company_fields): an array."""
+        defaults = (
+            ("name", "Company Name", "default_name"),
+            ("description", "Description", "default_description"),
+            ("note", "Notes", "default_note"),
+            ("domains", "Domains for this company", "default_domains"),
+            ("health_score", "Health score", "default_health_score"),
+            ("account_tier", "Account tier", "default_account_tier"),
+            ("renewal_date", "Renewal date", "default_renewal_date"),
+            ("industry", "Industry", "default_industry"),
+        )
+        return 200, self._party_fields(defaults, self.company_fields), {}
 
     # ------------------------------------------------------------------ adapters
 
@@ -1418,6 +1780,111 @@ class RunningServer:
 # ---------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class SacAccount:
+    """Ids of a sandbox account set up for the SAC SOP (``setup_sac_account``)."""
+
+    groups: Mapping[str, int]
+    agent: int
+    contacts: Mapping[str, int]
+    """Customer key (``demo_data.SAC_CUSTOMERS``) -> contact id."""
+    companies: Mapping[str, int]
+    """Customer key -> company id (customers with a company only)."""
+
+    @property
+    def sac_group(self) -> int:
+        return self.groups["SAC"]
+
+
+@dataclass(frozen=True, slots=True)
+class SacNote:
+    """A private note as an agent writes it: HTML (entities and all) and its attachments."""
+
+    body: str
+    attachments: tuple[tuple[str, str], ...] = ()
+    private: bool = True
+
+
+def setup_sac_account(sandbox: FreshdeskSandbox) -> SacAccount:
+    """The SAC account set up the usual way: groups, an agent, the ticket form's custom
+    fields with their labels (``demo_data.SAC_TICKET_FIELDS``), the categories also as
+    ticket types, a company field ``cnpj`` and the customers of ``demo_data.SAC_CUSTOMERS``."""
+    from .demo_data import SAC_CATEGORIES, SAC_CUSTOMERS, SAC_GROUPS, SAC_TICKET_FIELDS
+
+    groups = {name: sandbox.add_group(name) for name in SAC_GROUPS}
+    agent = sandbox.add_agent("Ana Souza", "ana.souza@example.com")
+    for spec in SAC_TICKET_FIELDS:
+        sandbox.add_custom_field(spec.name, spec.label, type=spec.type, choices=spec.choices)
+    sandbox.ticket_types.extend(c for c in SAC_CATEGORIES if c not in sandbox.ticket_types)
+    sandbox.add_company_field("cnpj", "CNPJ")
+    contacts: dict[str, int] = {}
+    companies: dict[str, int] = {}
+    for customer in SAC_CUSTOMERS:
+        company_id = None
+        if customer.company:
+            company_id = sandbox.add_company(
+                customer.company, custom_fields={"cnpj": customer.cnpj}
+            )
+            companies[customer.key] = company_id
+        contacts[customer.key] = sandbox.add_contact(
+            customer.name, customer.email, phone=customer.phone, company_id=company_id
+        )
+    return SacAccount(groups, agent, contacts, companies)
+
+
+def add_sac_ticket(
+    sandbox: FreshdeskSandbox,
+    account: SacAccount,
+    *,
+    subject: str,
+    category: str | None,
+    subcategory: str | None = None,
+    category_in: str = "cf_categoria",
+    fields: Mapping[str, Any] | None = None,
+    notes: Sequence[SacNote] = (),
+    customer: str | None = None,
+    at: datetime | None = None,
+    description: str = "",
+    attachments: Iterable[tuple[str, str]] = (),
+    parent_id: int | None = None,
+) -> int:
+    """A SAC ticket as agents leave it: the category in ``type`` (``category_in="type"``) or
+    in the custom field ``cf_categoria``, the subcategory in ``cf_subcategoria``, SOP data
+    in ``fields`` (``cf_cnpj``, ``cf_numero_do_pedido``, ...), then the agent's private notes
+    (HTML) with their attachments, all written at ``at`` (the ticket created 5 minutes
+    earlier). ``customer`` picks the requester (a ``SAC_CUSTOMERS`` key)."""
+    at = (at or sandbox.now()).astimezone(UTC).replace(microsecond=0)
+    custom: dict[str, Any] = {"cf_subcategoria": subcategory, **(fields or {})}
+    ticket_type = None
+    if category_in == "type":
+        ticket_type = category
+    else:
+        custom[category_in] = category
+    ticket_id = sandbox.add_ticket(
+        subject,
+        group_id=account.sac_group,
+        responder_id=account.agent,
+        requester_id=account.contacts[customer] if customer else None,
+        custom_fields=custom,
+        type=ticket_type,
+        created_at=at - timedelta(minutes=5),
+        updated_at=at,
+        description=description,
+        attachments=attachments,
+        parent_id=parent_id,
+    )
+    for note in notes:
+        sandbox.add_note(
+            ticket_id,
+            note.body,
+            private=note.private,
+            created_at=at,
+            attachments=note.attachments,
+            user_id=account.agent,
+        )
+    return ticket_id
+
+
 def seed_demo(sandbox: FreshdeskSandbox) -> None:
     """A small SAC-like account: groups, agents, category fields and a few tickets."""
     for name in (
@@ -1503,8 +1970,12 @@ __all__ = [
     "FreshdeskSandbox",
     "RatePlan",
     "RunningServer",
+    "SacAccount",
+    "SacNote",
     "SandboxTimeout",
     "Write",
+    "add_sac_ticket",
     "fmt",
     "seed_demo",
+    "setup_sac_account",
 ]

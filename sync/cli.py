@@ -150,9 +150,7 @@ def _format_action(index: int, action: Action) -> list[str]:
     note = data.pop("internal_note", None)
     if isinstance(action, Route):
         data = {"target": action.target}
-    shown = ", ".join(
-        f"{k}={mask_text(str(v))}" for k, v in data.items() if v not in (None, "")
-    )
+    shown = ", ".join(f"{k}={mask_text(str(v))}" for k, v in data.items() if v not in (None, ""))
     lines = [f"  {index}. {kind}" + (f": {shown}" if shown else "")]
     for block in (text, description, note):
         if block:

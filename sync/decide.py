@@ -271,7 +271,15 @@ def _prepare(
         mapping, field_keys, raw, ticket, env, local_now, internal, required
     )
     return _Prepared(
-        env, checklists, type_name, type_source, ctype, checked, invalid, internal, found,
+        env,
+        checklists,
+        type_name,
+        type_source,
+        ctype,
+        checked,
+        invalid,
+        internal,
+        found,
         candidates,
     )
 
@@ -610,12 +618,21 @@ def _condition_keys(cond: Condition) -> Iterator[str]:
 
 
 def _required_keys(mapping: CompiledMapping, ctype: CompiledType | None) -> frozenset[str]:
-    """Fields some rule or the type may require: an ambiguous one of them is reported."""
+    """Fields some rule or the type may require, or a rule tests: looked for in prose."""
     rules = [*mapping.spec.preflight, *(ctype.rules if ctype else ())]
-    keys = {k for r in rules for k in (*r.require, *r.at_least_one_of)}
+    keys = {k for r in rules for k in (*r.require, *r.at_least_one_of, *r.advise)}
+    for rule in rules:
+        if rule.when is not None:
+            keys.update(_condition_keys(rule.when))
+        for timer in rule.timers:
+            if timer.while_ is not None:
+                keys.update(_condition_keys(timer.while_))
     if ctype is not None:
         keys.update(ctype.spec.require)
         keys.update(ctype.spec.at_least_one_of)
+        for timer in ctype.spec.timers:
+            if timer.while_ is not None:
+                keys.update(_condition_keys(timer.while_))
     return frozenset(keys)
 
 
@@ -651,7 +668,8 @@ def _validate_present(
     helpdesk: dict[str, HelpdeskValue] = (
         helpdesk_values(mapping, ticket, set(pending)) if pending else {}
     )
-    prose_keys = [k for k in pending if k not in helpdesk]
+    # Prose is read for what can hold the ticket back or steer a rule, not for extras.
+    prose_keys = [k for k in pending if k not in helpdesk and k in required]
     prose = (
         find_in_prose(fields, prose_keys, keys, internal, mapping.labels, now)
         if prose_keys and internal
@@ -668,8 +686,6 @@ def _validate_present(
             value, source, where = helpdesk[key].value, "field", helpdesk[key].source
         elif key in prose:
             seen = prose[key]
-            if seen.ambiguous and key not in required:
-                continue  # an optional value is never guessed, and never holds a ticket back
             if seen.ambiguous:
                 shown = [
                     mask_value(fspec.validator, v) if sensitive else v

@@ -82,7 +82,7 @@ def bind_sources(mapping: CompiledMapping, fields: Mapping[str, str]) -> Compile
 
 @lru_cache(maxsize=8192)
 def field_name_key(name: str) -> str:
-    """A helpdesk API field name as a label: ``cf_numero_do_pedido_297457`` -> "numero do pedido"."""
+    """An API field name as a label: ``cf_numero_do_pedido_297457`` -> "numero do pedido"."""
     text = _SUFFIX.sub("", _PREFIX.sub("", name.strip().lower()))
     return normalize_label(text.replace("_", " "))
 

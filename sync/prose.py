@@ -72,7 +72,7 @@ _NEGATED = re.compile(r"(?:\bnao|\bsem|\bnem)(?:\s+\w+)?\s+$")
 _PHONE_WORDS = re.compile(r"\b(?:tel|telefone|fone|cel|celular|whats|whatsapp|zap|contato)\b")
 _MONEY = re.compile(r"R\$\s?\d{1,3}(?:\.?\d{3})*(?:,\d{1,2})?(?!\d)", re.IGNORECASE)
 _DATE = re.compile(r"(?<![\d/])\d{1,2}/\d{1,2}/\d{4}(?![\d/])")
-_ORDER_TOKEN = r"#?\s?(?=[a-z0-9./-]*\d)[a-z0-9](?:[a-z0-9./-]*[a-z0-9])?"
+_ORDER_ID = r"#?\s?(?=[a-z0-9./-]*\d)[a-z0-9](?:[a-z0-9./-]*[a-z0-9])?"
 _ORDER_GLUE = r"(?:\s*(?:n[o°º]|num(?:ero)?|nr|#)\.?)?\s*(?:[:=-]\s*)?(?:e\s+|é\s+)?"
 _NOT_GENERATED = r"(?:ainda\s+)?(?:nao|n)\s+(?:foi\s+)?gerad[oa]"
 
@@ -189,6 +189,18 @@ def _make_choice_table(spec: FieldSpec) -> tuple[tuple[re.Pattern[str], str], ..
     return tuple(table)
 
 
+def _any_choice(spec: FieldSpec) -> re.Pattern[str]:
+    """One alternation of every choice pattern: most comments name none, tested once."""
+
+    def make() -> re.Pattern[str]:
+        table = _choice_table(spec)
+        if not table:
+            return re.compile(r"(?!x)x")
+        return re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in table))
+
+    return _per_spec("any_choice", spec, make)  # type: ignore[no-any-return]
+
+
 def _words_pattern(text: str) -> re.Pattern[str]:
     body = r"\s+".join(re.escape(part) for part in text.split())
     return re.compile(rf"(?<![\w-]){body}(?![\w-])")
@@ -289,7 +301,7 @@ def _order_matches(spec: FieldSpec, item: _Text, taken: list[tuple[int, int]]) -
     allow_ng = bool(spec.options.get("allow_not_generated"))
     for cue in _order_cues(spec):
         words = r"\s+".join(re.escape(w) for w in cue.split())
-        pattern = re.compile(rf"(?<![\w-]){words}(?![\w-]){_ORDER_GLUE}({_ORDER_TOKEN})")
+        pattern = re.compile(rf"(?<![\w-]){words}(?![\w-]){_ORDER_GLUE}({_ORDER_ID})")
         for match in pattern.finditer(item.folded):
             if any(a <= match.start() < b for a, b in taken):
                 continue
@@ -328,9 +340,7 @@ def find_in_prose(
     only next to a field's cue. The newest comment that yields a value decides it; rival
     values in that comment make the finding ambiguous.
     """
-    texts = [
-        _Text(str(c.id), lines) for c in comments if (lines := unlabelled_lines(c, index))
-    ]
+    texts = [_Text(str(c.id), lines) for c in comments if (lines := unlabelled_lines(c, index))]
     if not texts:
         return {}
     by_validator: dict[str, int] = {}
@@ -339,7 +349,9 @@ def find_in_prose(
         if spec.prose == "auto":
             by_validator[spec.validator] = by_validator.get(spec.validator, 0) + 1
     order_specs = [
-        fields[k] for k in all_keys if fields[k].validator == "order_number" and fields[k].prose != "off"
+        fields[k]
+        for k in all_keys
+        if fields[k].validator == "order_number" and fields[k].prose != "off"
     ]
     found: dict[str, ProseValue] = {}
     for key in keys:
@@ -350,9 +362,7 @@ def find_in_prose(
             # Sentences that only state another field ("Cliente solicitou ouvidoria.")
             # describe nothing.
             stated = [fields[k] for k in all_keys if k != key and fields[k].phrases]
-            value = "\n".join(
-                kept for t in texts if (kept := _description(t.text, stated))
-            )
+            value = "\n".join(kept for t in texts if (kept := _description(t.text, stated)))
             if value:
                 found[key] = ProseValue(key, value, texts[-1].comment_id)
             continue
@@ -410,20 +420,18 @@ def _field_values(
         taken: list[tuple[int, int]] = []
         mine = set(_order_cues(spec))
         longest_other = [
-            (a, b)
-            for a, b, cue in order_spans(order_specs, item.text)
-            if cue not in mine
+            (a, b) for a, b, cue in order_spans(order_specs, item.text) if cue not in mine
         ]
         # A longer cue of another field ("pedido checkout") owns its span over "pedido".
         for a, b in longest_other:
-            for ma, mb, cue in order_spans([spec], item.text):
+            for ma, mb, _cue in order_spans([spec], item.text):
                 if ma >= a and mb <= b and (mb - ma) < (b - a):
                     taken.append((ma, mb))
         for raw in _order_matches(spec, item, taken):
             canonical = _canonical(spec, raw, now)
             if canonical is not None:
                 out.setdefault(canonical, raw)
-    if validator in ("enum", "yes_no") or spec.phrases:
+    if (validator in ("enum", "yes_no") or spec.phrases) and _any_choice(spec).search(item.folded):
         # The longest statement wins where two overlap ("não persiste" over "persiste").
         hits = [
             (match.start(), match.end(), canonical)
@@ -433,11 +441,11 @@ def _field_values(
         ]
         hits.sort(key=lambda hit: (hit[0] - hit[1], hit[0]))
         spans: list[tuple[int, int]] = []
-        for start, end, canonical in hits:
+        for start, end, _canonical_value in hits:
             if any(a < end and start < b for a, b in spans):
                 continue
             spans.append((start, end))
-        for start, end, canonical in sorted(
+        for _start, _end, canonical in sorted(
             (h for h in hits if (h[0], h[1]) in spans), key=lambda hit: hit[0]
         ):
             out.setdefault(canonical, canonical)

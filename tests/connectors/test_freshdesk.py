@@ -300,8 +300,16 @@ def test_load_costs_one_call_per_ticket_once_names_are_cached(world: World) -> N
         connector.load(ref)
     paths = [c.path for c in world.sandbox.calls[before:]]
     lookups = [p for p in paths if "/tickets" not in p]
-    assert sorted(lookups) == ["/api/v2/agents", "/api/v2/groups", "/api/v2/ticket_fields"]
+    assert sorted(lookups) == [
+        "/api/v2/agents",
+        "/api/v2/contact_fields",  # no document field on contacts: no contact is read
+        "/api/v2/groups",
+        "/api/v2/ticket_fields",  # statuses and field labels in one call
+    ]
     assert len(paths) - len(lookups) == 20  # one view (include=conversations) per ticket
+    views = [c for c in world.sandbox.calls[before:] if "/tickets/" in c.path]
+    # the requester came with the list rows (include=requester), not with each view
+    assert {tuple(c.query["include"]) for c in views} == {("conversations",)}
 
 
 def test_list_row_mode_reuses_the_row_and_reads_only_conversations(
@@ -638,23 +646,29 @@ def test_find_applied_finds_a_note_written_before_a_crash(
 ) -> None:
     connector = world.connector()
     item = loaded(connector, account["ticket"])
-    written, pending = Effect("crash1", AddNote("antes")), Effect("crash2", AddNote("depois"))
+    due = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+    written = [
+        Effect("crash1", AddNote("antes")),
+        Effect("crash2", CreateTask("Ligar", due)),
+    ]
+    pending = Effect("crash3", CreateChildTicket("Distribuidor", "d"))
 
     def crash(write: Write) -> None:
         raise Crash
 
     world.sandbox.inject(Faults(after_write=crash))
     with pytest.raises(Crash):
-        connector.apply(item, [written, pending])
+        connector.apply(item, [written[0], pending, written[1]])
     world.sandbox.faults.clear()
     restarted = world.connector()  # a new process: empty caches
     again = loaded(restarted, account["ticket"])
     note = world.sandbox.conversations[account["ticket"]][-1]
-    assert restarted.find_applied(again, written) == Receipt(
-        "crash1", remote_id=str(note["id"]), reconciled=True
-    )
+    for effect in written:  # both in the decision's one note, each found by its marker
+        assert restarted.find_applied(again, effect) == Receipt(
+            effect.key, remote_id=str(note["id"]), reconciled=True
+        )
     assert restarted.find_applied(again, pending) is None
-    assert len(world.sandbox.writes) == 1
+    assert [w.path for w in world.sandbox.writes] == [f"/api/v2/tickets/{account['ticket']}/notes"]
 
 
 def test_find_applied_rereads_conversations_when_load_is_stale(

@@ -343,8 +343,24 @@ def test_note_is_created_private_and_bumps_updated_at(
     assert response.headers["Location"].endswith(
         f"/tickets/{ticket}/conversations/{response.json()['id']}"
     )
+    # Docs "Create a Note": the answer carries no ``source``; the conversation list does.
+    assert set(response.json()) == {
+        "body_text",
+        "body",
+        "id",
+        "incoming",
+        "private",
+        "user_id",
+        "support_email",
+        "ticket_id",
+        "notified_to",
+        "attachments",
+        "created_at",
+        "updated_at",
+    }
     assert response.json()["private"] is True
-    assert response.json()["source"] == 2
+    listed = get(f"/tickets/{ticket}/conversations").json()
+    assert [(c["id"], c["source"]) for c in listed] == [(response.json()["id"], 2)]
     view = get(f"/tickets/{ticket}").json()
     assert view["updated_at"] == "2026-11-19T12:05:00Z"
     assert sandbox.writes == [
@@ -492,8 +508,14 @@ def test_child_tickets_link_both_ways(sandbox: FreshdeskSandbox, rsps: Any) -> N
     view = get(f"/tickets/{parent}").json()
     assert view["association_type"] == 1
     assert view["associated_tickets_list"] == [child.json()["id"]]
+    # Docs "Get Associated Tickets": an object holding a ``tickets`` list of summaries.
     related = get(f"/tickets/{parent}/associated_tickets").json()
-    assert [t["id"] for t in related] == [child.json()["id"]]
+    assert list(related) == ["tickets"]
+    assert [t["id"] for t in related["tickets"]] == [child.json()["id"]]
+    assert "description" not in related["tickets"][0]
+    # Only a parent (or tracker) has associated tickets; the server code answers 404.
+    assert get(f"/tickets/{child.json()['id']}/associated_tickets").status_code == 404
+    assert get(f"/tickets/{sandbox.add_ticket('alone')}/associated_tickets").status_code == 404
     grandchild = post("/tickets", {**body, "parent_id": child.json()["id"]})
     assert grandchild.status_code == 400  # a child cannot be a parent
 
@@ -664,3 +686,156 @@ def test_module_entry_point_serves_a_seeded_account() -> None:
             assert len(rows) == 2
         finally:
             process.terminate()
+
+
+# ------------------------------------------------------------------ documented shapes
+
+
+def test_contacts_companies_and_their_fields(sandbox: FreshdeskSandbox, rsps: Any) -> None:
+    sandbox.add_company_field("cnpj", "CNPJ")
+    company = sandbox.add_company("Mercadinho", custom_fields={"cnpj": "11.222.333/0001-81"})
+    contact = sandbox.add_contact(
+        "Joana", "joana@example.com", phone="(81) 3333-4444", company_id=company
+    )
+    viewed = get(f"/contacts/{contact}").json()
+    assert {"id", "name", "email", "phone", "mobile", "company_id", "custom_fields"} <= set(viewed)
+    assert (viewed["company_id"], viewed["phone"]) == (company, "(81) 3333-4444")
+    firm = get(f"/companies/{company}").json()
+    assert (firm["name"], firm["custom_fields"]) == ("Mercadinho", {"cnpj": "11.222.333/0001-81"})
+    assert get("/companies/1").status_code == 404
+    assert get("/contacts/1").status_code == 404
+    company_fields = get("/company_fields").json()
+    assert [f["name"] for f in company_fields if not f["default"]] == ["cnpj"]
+    contact_fields = get("/contact_fields").json()
+    assert "email" in [f["name"] for f in contact_fields]
+    assert all(f["default"] for f in contact_fields)
+
+
+def test_view_embeds_the_requester_and_company_as_documented(
+    sandbox: FreshdeskSandbox, rsps: Any
+) -> None:
+    company = sandbox.add_company("Mercadinho", custom_fields={"cnpj": "11.222.333/0001-81"})
+    contact = sandbox.add_contact("Joana", "joana@example.com", company_id=company)
+    ticket = sandbox.add_ticket("x", requester_id=contact)
+    response = get(f"/tickets/{ticket}", include="requester,company")
+    data = response.json()
+    assert data["company_id"] == company  # the requester's company
+    assert data["requester"] == {
+        "email": "joana@example.com",
+        "id": contact,
+        "mobile": None,
+        "name": "Joana",
+        "phone": None,
+    }
+    assert data["company"] == {"id": company, "name": "Mercadinho"}
+    assert response.headers["X-RateLimit-Used-CurrentRequest"] == "3"
+    alone = sandbox.add_ticket("y")
+    assert get(f"/tickets/{alone}", include="company").json()["company"] == {}
+    row = get("/tickets", updated_since=SINCE, include="requester").json()[0]
+    assert set(row["requester"]) == {"email", "id", "mobile", "name", "phone"}
+
+
+def test_body_text_decodes_every_entity(sandbox: FreshdeskSandbox, rsps: Any) -> None:
+    ticket = sandbox.add_ticket("x")
+    post(f"/tickets/{ticket}/notes", {"body": "<p>Op&ccedil;&atilde;o:&nbsp;R$ 1,00</p>"})
+    [note] = get(f"/tickets/{ticket}/conversations").json()
+    assert note["body"] == "<p>Op&ccedil;&atilde;o:&nbsp;R$ 1,00</p>"
+    assert note["body_text"] == "Opção: R$ 1,00"
+    assert {"from_email", "cc_emails", "bcc_emails"} <= set(note)
+
+
+def test_groups_agents_and_me_have_the_documented_keys(
+    sandbox: FreshdeskSandbox, rsps: Any
+) -> None:
+    sandbox.add_group("SAC")
+    [group] = get("/groups").json()
+    assert set(group) == {
+        "id",
+        "name",
+        "description",
+        "business_hour_id",
+        "escalate_to",
+        "unassigned_for",
+        "auto_ticket_assign",
+        "created_at",
+        "updated_at",
+    }
+    [admin] = get("/admin/groups").json()
+    assert (admin["name"], admin["type"]) == ("SAC", "support_agent_group")
+    agent = get("/agents").json()[0]
+    assert "group_ids" not in agent
+    assert agent["contact"]["email"] == "admin@sandbox.example"
+    me = get("/agents/me").json()
+    assert {"group_ids", "role_ids", "skill_ids"} <= set(me)
+
+
+def test_a_wrong_verb_is_405_with_allow(sandbox: FreshdeskSandbox, rsps: Any) -> None:
+    response = requests.delete(API + "/ticket_fields", auth=AUTH, timeout=5)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET"
+    assert response.json()["code"] == "method_not_allowed"
+
+
+# ------------------------------------------------------------------ the SAC account
+
+
+def test_sac_account_serves_labelled_fields_customers_and_seeded_tickets(
+    sandbox: FreshdeskSandbox, rsps: Any
+) -> None:
+    from connectors.demo_data import SAC_CATEGORIES
+    from connectors.freshdesk_sandbox import SacNote, add_sac_ticket, setup_sac_account
+
+    account = setup_sac_account(sandbox)
+    fields = {f["name"]: f for f in get("/ticket_fields").json()}
+    assert {
+        name: fields[name]["label"]
+        for name in ("cf_cnpj", "cf_numero_do_pedido", "cf_distribuidor", "cf_forma_de_pagamento")
+    } == {
+        "cf_cnpj": "CNPJ",
+        "cf_numero_do_pedido": "Número do pedido",
+        "cf_distribuidor": "Distribuidor",
+        "cf_forma_de_pagamento": "Forma de pagamento",
+    }
+    assert fields["cf_categoria"]["type"] == "custom_dropdown"
+    assert fields["cf_categoria"]["choices"] == list(SAC_CATEGORIES)
+    assert set(SAC_CATEGORIES) <= set(fields["ticket_type"]["choices"])
+
+    in_field = add_sac_ticket(
+        sandbox,
+        account,
+        subject="Ruptura",
+        category="Ruptura do pedido",
+        fields={"cf_numero_do_pedido": "100045872"},
+        notes=(SacNote("<p>Banco: Ita&uacute;</p>", (("print.png", "application/octet-stream"),)),),
+        customer="mercadinho",
+        at=T0,
+    )
+    in_type = add_sac_ticket(
+        sandbox,
+        account,
+        subject="Cadastro",
+        category="Cadastro",
+        subcategory="Status do cadastro com o distribuidor",
+        category_in="type",
+        customer="avulso",
+        at=T0,
+    )
+    child = add_sac_ticket(
+        sandbox, account, subject="Distribuidor", category=None, parent_id=in_type, at=T0
+    )
+    view = get(f"/tickets/{in_field}").json()
+    assert (view["type"], view["custom_fields"]["cf_categoria"]) == (None, "Ruptura do pedido")
+    assert view["custom_fields"]["cf_numero_do_pedido"] == "100045872"
+    assert view["company_id"] == account.companies["mercadinho"]
+    [note] = get(f"/tickets/{in_field}/conversations").json()
+    assert note["private"] is True
+    assert note["attachments"][0]["content_type"] == "application/octet-stream"
+    typed = get(f"/tickets/{in_type}").json()
+    assert (typed["type"], typed["custom_fields"]["cf_categoria"]) == ("Cadastro", None)
+    assert typed["custom_fields"]["cf_subcategoria"] == "Status do cadastro com o distribuidor"
+    assert (typed["association_type"], typed["associated_tickets_list"]) == (1, [child])
+    assert typed["company_id"] is None
+    requester = get(f"/contacts/{account.contacts['atacarejo']}").json()
+    assert requester["phone"] == "(83) 98811-2233"
+    company = get(f"/companies/{account.companies['atacarejo']}").json()
+    assert company["custom_fields"] == {"cnpj": "45.723.174/0001-10"}

@@ -4,6 +4,18 @@ A harness wraps one connector and a stateful sandbox of its helpdesk: it seeds t
 written as agents write them, injects faults and crashes, and reports what helpdesk-sync
 wrote, read from the sandbox's own state (not from the engine's journal). Each new
 helpdesk adds one harness; every test in ``test_engine_contract.py`` then runs against it.
+
+Freshdesk runs in three account styles (``HARNESSES``):
+
+* ``freshdesk``: the category in ``cf_categoria``/``cf_subcategoria``, every SOP datum in
+  the agent's private note as labelled prose;
+* ``freshdesk-sac-fields``: the SAC account set up the usual way
+  (``setup_sac_account``): identifiers in labelled custom fields (``cf_cnpj`` "CNPJ",
+  ``cf_numero_do_pedido``, ``cf_distribuidor``, ``cf_forma_de_pagamento``), the rest in
+  free-text HTML notes with entities, prints attached to the private note as
+  ``application/octet-stream``, requesters with phone and a company with its CNPJ, and the
+  follow-up due date mirrored into ``cf_prazo_tarefa``;
+* ``freshdesk-type``: the same account with the category in the ticket ``type``.
 """
 
 from __future__ import annotations
@@ -27,7 +39,10 @@ from connectors.freshdesk_sandbox import (
     DEFAULT_BASE_URL,
     Faults,
     FreshdeskSandbox,
+    SacNote,
     Write,
+    add_sac_ticket,
+    setup_sac_account,
 )
 from sync.effects import MARKER_PREFIX
 
@@ -135,6 +150,78 @@ RUPTURE_NO_RETURN = (
 FIX = "CNPJ do cliente: 11.222.333/0001-81"
 
 
+@dataclass(frozen=True)
+class SacTicket:
+    """A SAC ticket as agents leave it in a real account (``freshdesk-sac-fields``)."""
+
+    category: str
+    subcategory: str | None
+    fields: dict[str, Any]
+    notes: tuple[SacNote, ...]
+    customer: str
+
+
+# The same three escalations, the way SAC agents fill them in: identifiers in the ticket's
+# labelled fields, the rest written freely in an HTML private note (entities and all), the
+# print attached to that note by the browser as application/octet-stream.
+SAC_COMPLETE = (
+    SacTicket(
+        "Problemas no Site",
+        None,
+        {"cf_cnpj": "11.222.333/0001-81"},
+        (
+            SacNote(
+                "<div>Descri&ccedil;&atilde;o do problema: erro ao finalizar pedido no "
+                "carrinho</div><div>Cliente enviou o print da tela do checkout.</div>",
+                (("print_checkout.png", "application/octet-stream"),),
+            ),
+        ),
+        "mercadinho",
+    ),
+    SacTicket(
+        "Cadastro",
+        "Status do cadastro com o distribuidor",
+        {"cf_cnpj": "45.723.174/0001-10", "cf_distribuidor": "Atacadão Nordeste"},
+        (
+            SacNote(
+                "<p>Status do cadastro: sem resposta&nbsp;</p>"
+                "<p>Cliente aguarda a aprova&ccedil;&atilde;o h&aacute; 5 dias.</p>"
+            ),
+        ),
+        "atacarejo",
+    ),
+    SacTicket(
+        "Ruptura do pedido",
+        None,
+        {"cf_numero_do_pedido": "100045872", "cf_forma_de_pagamento": "Boleto antecipado"},
+        (
+            SacNote(
+                "<div>Op&ccedil;&atilde;o de estorno: reembolso</div>"
+                "<div>Banco: Ita&uacute;<br>Ag&ecirc;ncia: 0912<br>Conta corrente: 45521-3<br>"
+                "Valor do reembolso: R$&nbsp;312,40</div>"
+            ),
+        ),
+        "mercadinho",
+    ),
+)
+SAC_INCOMPLETE = SacTicket(
+    "Cashback",
+    "Contestação",
+    {},
+    (SacNote("<p>Motivo da contesta&ccedil;&atilde;o: cupom n&atilde;o apareceu</p>"),),
+    "avulso",  # a requester with no company: no CNPJ anywhere
+)
+SAC_RUPTURE_NO_RETURN = SacTicket(
+    "Ruptura do pedido",
+    None,
+    {"cf_numero_do_pedido": "100045990", "cf_forma_de_pagamento": "Pix"},
+    (SacNote("<p>Op&ccedil;&atilde;o de estorno: Sem retorno do cliente</p>"),),
+    "mercadinho",
+)
+SAC_FIX = {"cf_cnpj": "11.222.333/0001-81"}
+"""What the agent completes on the incomplete ticket: the CNPJ field, in the ticket form."""
+
+
 @dataclass
 class FreshdeskHarness:
     """Freshdesk connector against ``FreshdeskSandbox`` through ``responses``."""
@@ -146,13 +233,20 @@ class FreshdeskHarness:
     mapping: str = "sac"
     page_cap: int = 300
     per_page: int = 100
+    style: str = "notes"
+    """``notes`` (data in note prose), ``sac-fields`` (a real SAC account: labelled custom
+    fields, HTML notes, prints on notes) or ``type`` (the category in the ticket type)."""
 
     def __post_init__(self) -> None:
+        assert self.style in ("notes", "sac-fields", "type"), self.style
         self.sandbox = FreshdeskSandbox(
             clock=self.clock, page_cap=self.page_cap, per_page_max=100, shuffle_ties=True, seed=3
         )
         self.sandbox.install(self.rsps, DEFAULT_BASE_URL)
-        self.account = prepare_account(self.sandbox)
+        if self.style == "notes":
+            self.account: Any = prepare_account(self.sandbox)
+        else:
+            self.account = setup_sac_account(self.sandbox)
         self.agent = self.account.agent
 
     def connector(self) -> Connector:
@@ -168,8 +262,9 @@ class FreshdeskHarness:
             "fd",
             DEFAULT_BASE_URL,
             DEFAULT_API_KEY,
-            request_type_field="cf_categoria",
+            request_type_field="type" if self.style == "type" else "cf_categoria",
             subcategory_field="cf_subcategoria",
+            task_due_field="cf_prazo_tarefa" if self.style == "sac-fields" else None,
             http=http,
             per_page=self.per_page,
             page_cap=self.page_cap,
@@ -184,6 +279,19 @@ class FreshdeskHarness:
         at: datetime | None,
     ) -> str:
         at = at or self.clock()
+        if self.style == "type":
+            return str(
+                add_sac_ticket(
+                    self.sandbox,
+                    self.account,
+                    subject=f"{category} {sub or ''}".strip(),
+                    category=category,
+                    subcategory=sub,
+                    category_in="type",
+                    notes=(SacNote(note, attachments),),
+                    at=at,
+                )
+            )
         ticket_id = self.sandbox.add_ticket(
             f"{category} {sub or ''}".strip(),
             group_id=self.account.sac_group,
@@ -197,14 +305,34 @@ class FreshdeskHarness:
         )
         return str(ticket_id)
 
+    def _sac_ticket(self, spec: SacTicket, at: datetime | None) -> str:
+        ticket_id = add_sac_ticket(
+            self.sandbox,
+            self.account,
+            subject=f"{spec.category} {spec.subcategory or ''}".strip(),
+            category=spec.category,
+            subcategory=spec.subcategory,
+            fields=spec.fields,
+            notes=spec.notes,
+            customer=spec.customer,
+            at=at or self.clock(),
+        )
+        return str(ticket_id)
+
     def complete_ticket(self, variant: int = 0, *, at: datetime | None = None) -> str:
+        if self.style == "sac-fields":
+            return self._sac_ticket(SAC_COMPLETE[variant % len(SAC_COMPLETE)], at)
         category, sub, note, attachments = COMPLETE[variant % len(COMPLETE)]
         return self._ticket(category, sub, note, attachments, at)
 
     def incomplete_ticket(self, *, at: datetime | None = None) -> str:
+        if self.style == "sac-fields":
+            return self._sac_ticket(SAC_INCOMPLETE, at)
         return self._ticket(*INCOMPLETE, (), at)
 
     def rupture_without_return(self, *, at: datetime | None = None) -> str:
+        if self.style == "sac-fields":
+            return self._sac_ticket(SAC_RUPTURE_NO_RETURN, at)
         return self._ticket(*RUPTURE_NO_RETURN, at)
 
     def reads_of(self, ticket_id: str) -> int:
@@ -220,6 +348,9 @@ class FreshdeskHarness:
             )
 
     def complete_the_comment(self, ticket_id: str) -> None:
+        if self.style == "sac-fields":  # the agent fills the CNPJ field in the ticket form
+            self.sandbox.set_fields(int(ticket_id), custom_fields=SAC_FIX, at=self.clock())
+            return
         self.sandbox.add_note(int(ticket_id), FIX, user_id=self.agent, created_at=self.clock())
 
     def markers(self) -> Counter[str]:
@@ -298,6 +429,8 @@ class FreshdeskHarness:
 
 HARNESSES: dict[str, Callable[[responses.RequestsMock], Harness]] = {
     "freshdesk": lambda rsps: FreshdeskHarness(rsps),
+    "freshdesk-sac-fields": lambda rsps: FreshdeskHarness(rsps, style="sac-fields"),
+    "freshdesk-type": lambda rsps: FreshdeskHarness(rsps, style="type"),
 }
 
 

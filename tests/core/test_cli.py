@@ -132,7 +132,7 @@ def test_explain_missing_file_exits_2(capsys: pytest.CaptureFixture[str]) -> Non
 def test_mappings_check_validates_all(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["mappings", "--check"]) == 0
     out = capsys.readouterr().out
-    assert "eps.yaml (12 request types)" in out
+    assert "eps.yaml (20 request types)" in out
 
 
 def test_mappings_check_bad_dir_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

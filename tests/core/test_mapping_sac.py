@@ -386,7 +386,7 @@ class Incomplete:
     attachments: tuple[tuple[str, str], ...] = field(default=())
 
 
-EVIDENCE = "Evidência (print, foto ou PDF anexado)"
+EVIDENCE = "Evidência (print, foto, PDF ou gravação de tela anexados)"
 
 INCOMPLETE = [
     Incomplete(

