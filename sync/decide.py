@@ -36,7 +36,13 @@ from .actions import (
 from .comment_parser import Checklist, FieldValue, extract_checklists, extract_fields
 from .effects import carries_marker
 from .field_sources import HelpdeskValue, helpdesk_values
-from .mapping_loader import TYPE_KEY, CompiledMapping, CompiledType, type_key
+from .mapping_loader import (
+    TYPE_KEY,
+    CompiledMapping,
+    CompiledType,
+    condition_fields,
+    type_key,
+)
 from .mapping_schema import (
     ActionSpec,
     AttachmentSpec,
@@ -266,7 +272,7 @@ def _prepare(
     field_keys = ctype.field_keys if ctype else _preflight_keys(mapping)
     field_keys = sorted(field_keys, key=mapping.field_order.__getitem__)
     local_now = now.astimezone(mapping.calendar.zone)
-    required = _required_keys(mapping, ctype)
+    required = ctype.steering_keys if ctype else mapping.preflight_steering
     checked, invalid, found = _validate_present(
         mapping, field_keys, raw, ticket, env, local_now, internal, required
     )
@@ -596,7 +602,7 @@ def _recognise(
         cond = ctype.spec.recognised_by
         if cond is None:
             continue
-        keys = sorted(set(_condition_keys(cond)), key=mapping.field_order.__getitem__)
+        keys = sorted(set(condition_fields(cond)), key=mapping.field_order.__getitem__)
         env = _Env(ticket, context, {}, raw, frozenset(), None, ticket.updated_at, now)
         local_now = now.astimezone(mapping.calendar.zone)
         _, _, found = _validate_present(
@@ -606,34 +612,6 @@ def _recognise(
             sources = ", ".join(f"{f.label} ({f.source}: {f.where})" for f in found)
             return ctype.spec.name, f"type recognised from {sources or 'the ticket'}"
     return None, None
-
-
-def _condition_keys(cond: Condition) -> Iterator[str]:
-    if cond.field is not None:
-        yield cond.field
-    for sub in (*(cond.all or ()), *(cond.any or ())):
-        yield from _condition_keys(sub)
-    if cond.not_ is not None:
-        yield from _condition_keys(cond.not_)
-
-
-def _required_keys(mapping: CompiledMapping, ctype: CompiledType | None) -> frozenset[str]:
-    """Fields some rule or the type may require, or a rule tests: looked for in prose."""
-    rules = [*mapping.spec.preflight, *(ctype.rules if ctype else ())]
-    keys = {k for r in rules for k in (*r.require, *r.at_least_one_of, *r.advise)}
-    for rule in rules:
-        if rule.when is not None:
-            keys.update(_condition_keys(rule.when))
-        for timer in rule.timers:
-            if timer.while_ is not None:
-                keys.update(_condition_keys(timer.while_))
-    if ctype is not None:
-        keys.update(ctype.spec.require)
-        keys.update(ctype.spec.at_least_one_of)
-        for timer in ctype.spec.timers:
-            if timer.while_ is not None:
-                keys.update(_condition_keys(timer.while_))
-    return frozenset(keys)
 
 
 def _preflight_keys(mapping: CompiledMapping) -> frozenset[str]:
@@ -1000,10 +978,13 @@ def _note_names(
     """How to compute each note placeholder; evaluated only for placeholders a note uses."""
 
     def details() -> str:
+        # Every value found, wherever it was, in SOP order: labelled ones as typed, those
+        # from helpdesk fields or prose as validated.
+        shown = {**env.values, **{key: found.value for key, found in env.raw.items()}}
         return "\n".join(
-            f"{fspec.label}: {env.raw[key].value}"
+            f"{fspec.label}: {shown[key]}"
             for key, fspec in mapping.spec.fields.items()
-            if key in env.raw
+            if key in shown
         )
 
     return {

@@ -27,6 +27,7 @@ from .mapping_schema import (
     TimerSpec,
     TypeSpec,
 )
+from .prose import searchable
 from .templates import check_placeholders
 from .textnorm import fold
 from .validators import REGISTRY, option_errors, validate
@@ -54,6 +55,9 @@ class CompiledType:
     """The mapping's ``common`` rules followed by the type's own."""
     field_keys: frozenset[str]
     """Every field this type may validate (required anywhere or optional)."""
+    steering_keys: frozenset[str] = frozenset()
+    """Fields that can hold the ticket back or steer a rule and that prose can yield:
+    the ones looked for in the comments' prose."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +76,8 @@ class CompiledMapping:
     """Folded parent category -> its sub-type names ("Pedidos" -> "Pedidos > ...")."""
     field_order: dict[str, int] = field(default_factory=dict)
     """Field key -> position in the file, so notes list fields in the SOP's order."""
+    preflight_steering: frozenset[str] = frozenset()
+    """``steering_keys`` of the preflight rules alone (a ticket with no type)."""
     sources: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Field key -> helpdesk fields that hold it, in order: the account's ``fields:``
     config when bound (``field_sources.bind_sources``), else the mapping's ``ticket_field``."""
@@ -491,16 +497,37 @@ def _rule_fields(rules: Iterable[RuleSpec]) -> Iterator[str]:
         yield from rule.at_least_one_of
         yield from rule.advise
         if rule.when is not None:
-            yield from _condition_fields(rule.when)
+            yield from condition_fields(rule.when)
 
 
-def _condition_fields(cond: Condition) -> Iterator[str]:
+def condition_fields(cond: Condition) -> Iterator[str]:
+    """Every mapping field a condition tests, nested conditions included."""
     if cond.field is not None:
         yield cond.field
     for sub in (*(cond.all or ()), *(cond.any or ())):
-        yield from _condition_fields(sub)
+        yield from condition_fields(sub)
     if cond.not_ is not None:
-        yield from _condition_fields(cond.not_)
+        yield from condition_fields(cond.not_)
+
+
+def _steering(
+    spec: MappingSpec,
+    rules: Iterable[RuleSpec],
+    required: Iterable[str],
+    timers: Iterable[TimerSpec],
+) -> frozenset[str]:
+    """Prose-findable fields required or advised by the type or a rule, or tested by a
+    rule or timer."""
+    keys = set(required)
+    for rule in rules:
+        keys.update((*rule.require, *rule.at_least_one_of, *rule.advise))
+        if rule.when is not None:
+            keys.update(condition_fields(rule.when))
+        timers = [*timers, *rule.timers]
+    for timer in timers:
+        if timer.while_ is not None:
+            keys.update(condition_fields(timer.while_))
+    return frozenset(k for k in keys if searchable(spec.fields[k]))
 
 
 def _compile(
@@ -518,10 +545,13 @@ def _compile(
                 *tspec.optional,
                 *_rule_fields(rules),
                 *_rule_fields(spec.preflight),
-                *(_condition_fields(tspec.recognised_by) if tspec.recognised_by else ()),
+                *(condition_fields(tspec.recognised_by) if tspec.recognised_by else ()),
             ]
         )
-        types[tspec.name] = CompiledType(tspec, rules, keys)
+        steering = _steering(
+            spec, [*spec.preflight, *rules], [*tspec.require, *tspec.at_least_one_of], tspec.timers
+        )
+        types[tspec.name] = CompiledType(tspec, rules, keys, steering)
         for name in (tspec.name, *tspec.aliases):
             index[type_key(name)] = tspec.name
         parts = type_key(tspec.name).split(" > ")
@@ -536,5 +566,6 @@ def _compile(
         type_index=index,
         children={k: tuple(v) for k, v in children.items()},
         field_order={key: index for index, key in enumerate(spec.fields)},
+        preflight_steering=_steering(spec, spec.preflight, [], []),
         sources={key: f.sources for key, f in spec.fields.items() if f.sources},
     )

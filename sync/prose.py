@@ -75,6 +75,9 @@ _DATE = re.compile(r"(?<![\d/])\d{1,2}/\d{1,2}/\d{4}(?![\d/])")
 _ORDER_ID = r"#?\s?(?=[a-z0-9./-]*\d)[a-z0-9](?:[a-z0-9./-]*[a-z0-9])?"
 _ORDER_GLUE = r"(?:\s*(?:n[o°º]|num(?:ero)?|nr|#)\.?)?\s*(?:[:=-]\s*)?(?:e\s+|é\s+)?"
 _NOT_GENERATED = r"(?:ainda\s+)?(?:nao|n)\s+(?:foi\s+)?gerad[oa]"
+_ORDER_TAIL = rf"{_ORDER_GLUE}({_ORDER_ID})"
+_NOT_GENERATED_TAIL = rf"[^.\n;]{{0,20}}?{_NOT_GENERATED}"
+_NAME_LEAD = r"\s*(?:[:=-]\s*|(?:é|e|foi|de|do|da|em)\s+)?"
 
 
 _SPEC_MEMO: dict[tuple[str, int], tuple[FieldSpec, Any]] = {}
@@ -91,6 +94,17 @@ def _per_spec(name: str, spec: FieldSpec, make: Callable[[], Any]) -> Any:
         _SPEC_MEMO.clear()
     _SPEC_MEMO[slot] = (spec, value)
     return value
+
+
+def searchable(spec: FieldSpec) -> bool:
+    """Whether prose can ever yield this field (so the comments are worth reading for it)."""
+    if spec.prose == "off":
+        return False
+    if spec.prose == "description" or spec.phrases:
+        return True
+    if spec.validator in SHAPES or spec.validator in ("order_number", "enum", "city", "uf"):
+        return True
+    return bool(spec.cues) and spec.validator == "text"
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,13 +216,19 @@ def _any_choice(spec: FieldSpec) -> re.Pattern[str]:
 
 
 def _words_pattern(text: str) -> re.Pattern[str]:
-    body = r"\s+".join(re.escape(part) for part in text.split())
-    return re.compile(rf"(?<![\w-]){body}(?![\w-])")
+    return _cue_regex(text)
+
+
+@lru_cache(maxsize=2048)
+def _cue_regex(cue: str, tail: str = "") -> re.Pattern[str]:
+    """Whole words of ``cue`` (any spacing) followed by ``tail``; compiled once per pair."""
+    words = r"\s+".join(re.escape(part) for part in cue.split())
+    return re.compile(rf"(?<![\w-]){words}(?![\w-]){tail}")
 
 
 def _near_cue(folded: str, start: int, cues: Sequence[str]) -> bool:
     window = folded[max(0, start - _CUE_WINDOW) : start]
-    return any(re.search(rf"(?<![\w-]){re.escape(cue)}(?![\w-])", window) for cue in cues)
+    return any(_cue_regex(cue).search(window) for cue in cues)
 
 
 class _Text:
@@ -300,16 +320,13 @@ def _order_matches(spec: FieldSpec, item: _Text, taken: list[tuple[int, int]]) -
     found: list[str] = []
     allow_ng = bool(spec.options.get("allow_not_generated"))
     for cue in _order_cues(spec):
-        words = r"\s+".join(re.escape(w) for w in cue.split())
-        pattern = re.compile(rf"(?<![\w-]){words}(?![\w-]){_ORDER_GLUE}({_ORDER_ID})")
-        for match in pattern.finditer(item.folded):
+        for match in _cue_regex(cue, _ORDER_TAIL).finditer(item.folded):
             if any(a <= match.start() < b for a, b in taken):
                 continue
             start, end = match.span(1)
             found.append(item.text[start:end].lstrip("#").strip())
         if allow_ng:
-            ng = re.compile(rf"(?<![\w-]){words}(?![\w-])[^.\n;]{{0,20}}?{_NOT_GENERATED}")
-            if ng.search(item.folded):
+            if _cue_regex(cue, _NOT_GENERATED_TAIL).search(item.folded):
                 found.append(NOT_GENERATED)
     return found
 
@@ -320,8 +337,7 @@ def order_spans(specs: Iterable[FieldSpec], item_text: str) -> list[tuple[int, i
     spans = []
     for spec in specs:
         for cue in _order_cues(spec):
-            words = r"\s+".join(re.escape(w) for w in cue.split())
-            for m in re.finditer(rf"(?<![\w-]){words}(?![\w-])", folded):
+            for m in _cue_regex(cue).finditer(folded):
                 spans.append((m.start(), m.end(), cue))
     return spans
 
@@ -460,10 +476,7 @@ def _field_values(
     if not out and spec.cues and validator in ("text", "city", "uf"):
         claimed: list[tuple[int, int]] = []
         for cue in sorted(_cue_words(key, spec), key=len, reverse=True):
-            pattern = re.compile(
-                rf"(?<![\w-]){re.escape(cue)}(?![\w-])\s*(?:[:=-]\s*|(?:é|e|foi|de|do|da|em)\s+)?"
-            )
-            for match in pattern.finditer(item.folded):
+            for match in _cue_regex(cue, _NAME_LEAD).finditer(item.folded):
                 if any(a <= match.start() < b for a, b in claimed):
                     continue  # inside a longer cue or a name already taken ("posto AR ...")
                 raw = _proper_name(item.text, match.end())
@@ -475,4 +488,4 @@ def _field_values(
     return list(out.values())
 
 
-__all__ = ["SHAPES", "ProseValue", "find_in_prose", "fold_same_length"]
+__all__ = ["SHAPES", "ProseValue", "find_in_prose", "fold_same_length", "searchable"]

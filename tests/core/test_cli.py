@@ -180,3 +180,49 @@ def test_python_daemon_py_runs_the_same_cli() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["outcome"] == "incomplete"
+
+
+SAC_CADASTRO = {
+    "id": "77",
+    "source": "freshdesk",
+    "request_type": "Cadastro > Status do cadastro com o distribuidor",
+    "created_at": "2026-11-24T12:00:00Z",
+    "updated_at": "2026-11-24T14:00:00Z",
+    "fields": {"cf_distribuidor": "Martins Atacado"},
+    "field_labels": {"cf_distribuidor": "Distribuidor"},
+    "organization": {"name": "Mercadinho Sol", "document": "11.222.333/0001-81"},
+    "requester": {"name": "Joana", "email": "joana@mercadinho.com.br", "phone": "(11) 98765-4321"},
+    "comments": [
+        {
+            "id": "n1",
+            "created_at": "2026-11-24T13:00:00Z",
+            "body": "<p>Cliente ligou do (11) 98765-4321 cobrando a aprova&ccedil;&atilde;o,"
+            " o cadastro ainda n&atilde;o foi aprovado pelo distribuidor.</p>",
+        }
+    ],
+}
+
+
+def test_explain_masks_pii_in_action_texts_and_names_each_source(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(SAC_CADASTRO), encoding="utf-8")
+    now = "2026-11-24T15:00:00Z"
+    assert main(["explain", "--mapping", "sac", "--now", now, str(path)]) == 0
+    out = capsys.readouterr().out
+    # The child ticket's description carries the data found in the helpdesk fields...
+    assert "create_child_ticket" in out
+    assert "Distribuidor: Martins Atacado" in out
+    assert "CNPJ do cliente: 11**********81" in out
+    # ...and no CPF, CNPJ, e-mail or phone is printed raw anywhere.
+    for raw in ("11.222.333/0001-81", "11222333000181", "98765-4321", "joana@mercadinho"):
+        assert raw not in out
+    assert "Distribuidor = Martins Atacado (helpdesk field: fields.cf_distribuidor)" in out
+    assert "(helpdesk field: organization.document)" in out
+    assert main(["explain", "--mapping", "sac", "--now", now, "--format", "json", str(path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert "11.222.333/0001-81" not in json.dumps(doc, ensure_ascii=False)
+    sources = {f["field"]: (f["source"], f["where"]) for f in doc["fields"]}
+    assert sources["distribuidor"] == ("field", "fields.cf_distribuidor")
+    assert sources["status_cadastro"] == ("prose", "comment n1")

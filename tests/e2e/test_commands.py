@@ -182,6 +182,18 @@ def test_invalid_config_names_the_key_and_exits_2(
     assert "connectors[0].interval_secs: unknown key" in err
 
 
+def test_unknown_field_source_key_names_it_and_exits_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = write_config(
+        tmp_path, "https://acme.freshdesk.com", fields={"numero_do_pedido": "cf_pedido"}
+    )
+    assert main(["run", "--once", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "connectors[sac].fields: numero_do_pedido: not a field of mapping 'sac'" in err
+
+
 def test_missing_secret_is_a_config_error(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
