@@ -22,21 +22,9 @@ from sync.logs import setup_logging
 from sync.mapping_loader import load_mapping
 from sync.store import Store
 
-from .demo_data import DEMO_TICKETS, DemoTicket
+from .demo_data import DEMO_TICKETS, SAC_GROUPS, DemoTicket
 from .freshdesk import SAO_PAULO, FreshdeskConnector
 from .freshdesk_sandbox import DEFAULT_API_KEY, FreshdeskSandbox, Write
-
-GROUPS = (
-    "SAC",
-    "Distribuidores",
-    "Financeiro",
-    "NRP",
-    "KA",
-    "Trademaster",
-    "Cashback",
-    "Yalo",
-    "Compra Agora",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +37,7 @@ class SacAccount:
 
 def prepare_account(sandbox: FreshdeskSandbox) -> SacAccount:
     """The SAC groups every mapping target needs, an agent, and the category fields."""
-    for name in GROUPS:
+    for name in SAC_GROUPS:
         sandbox.add_group(name)
     agent = sandbox.add_agent("Ana Souza", "ana.souza@example.com")
     sandbox.add_custom_field("cf_categoria", "Categoria")
