@@ -178,7 +178,14 @@ def normalize_label(text: str) -> str:
     s = _clean_label(fold(text))
     if "n" in s:
         s = _NUMERO.sub("no", s)
+    if "/" in s or "-" in s:
+        s = " ".join(_ABBREVIATION.sub(lambda m: _ABBREVIATIONS[m.group().rstrip()], s).split())
     return s
+
+
+# Agents' shorthand in labels: "email p/ envio", "e-mail c/ cópia".
+_ABBREVIATIONS = {"p/": "para ", "c/": "com ", "e-mail": "email"}
+_ABBREVIATION = re.compile(r"(?<!\w)(?:[pc]/\s*|e-mail(?![\w-]))")
 
 
 class LabelIndex:
@@ -270,6 +277,11 @@ def _label_line(line: str, index: LabelIndex) -> tuple[str, str, str] | None:
         if start == 0:
             continue
         hit = index._resolve(line[:start])
+        if hit is None and line[start] == ":":
+            # "Ouvidoria - Solicitada pelo cliente: Sim": a heading before the label.
+            dash = _LAST_DASH.search(line, 0, start)
+            if dash is not None:
+                hit = index._resolve(line[dash.end() : start])
         if hit is not None:
             return hit[0], hit[1], line[match.end() :]
     # A label written inside prose, after a sentence ends: "KA analisou. Persiste: sim".
@@ -296,6 +308,7 @@ def _prose_before_label(line: str, raw_value: str, index: LabelIndex) -> str:
 
 
 _INLINE_SEP = re.compile(r":(?!//)")
+_LAST_DASH = re.compile(r" [-–—] (?!.* [-–—] )")
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,6 +435,34 @@ def unlabelled_lines(comment: Comment, index: LabelIndex) -> tuple[str, ...]:
     Unfilled template prompts ("• Informe: O CPF do cliente") are not prose either.
     """
     return _unlabelled(comment.body or "", index)
+
+
+_SHORT_LABEL = re.compile(r"^(?P<label>[^:\n]{2,40}?)\s*:\s*(?P<value>\S.*)$")
+SHORT_LABEL_WORDS = 3
+"""A label this short that names no field may still name one of the request type's
+("Motivo:" on a voucher case is "Motivo do Voucher")."""
+
+
+@lru_cache(maxsize=1024)
+def _short_labelled(body: str, index: LabelIndex) -> tuple[tuple[str, str, str, int], ...]:
+    out: list[tuple[str, str, str, int]] = []
+    for number, line in enumerate(comment_lines(body), start=1):
+        match = _SHORT_LABEL.match(line)
+        if match is None:
+            continue
+        norm = normalize_label(match["label"])
+        if not norm or len(norm.split()) > SHORT_LABEL_WORDS or index.lookup_normalized(norm):
+            continue
+        value = _clean_value(match["value"])
+        if value:
+            out.append((norm, _clean_label(match["label"]), value, number))
+    return tuple(out)
+
+
+def short_labelled(comment: Comment, index: LabelIndex) -> tuple[tuple[str, str, str, int], ...]:
+    """(normalized label, label as written, value, line) of the comment's ``Label: value``
+    lines whose short label is none of ``index``'s (cached per body)."""
+    return _short_labelled(comment.body or "", index)
 
 
 def extract_fields(comments: Sequence[Comment], index: LabelIndex) -> dict[str, FieldValue]:

@@ -33,7 +33,15 @@ from .actions import (
     SetPriority,
     SetStatus,
 )
-from .comment_parser import Checklist, FieldValue, extract_checklists, extract_fields
+from .comment_parser import (
+    Checklist,
+    FieldValue,
+    LabelIndex,
+    extract_checklists,
+    extract_fields,
+    normalize_label,
+    short_labelled,
+)
 from .effects import carries_marker
 from .field_sources import HelpdeskValue, helpdesk_values
 from .mapping_loader import (
@@ -49,15 +57,16 @@ from .mapping_schema import (
     ChecklistSpec,
     Condition,
     DueSpec,
+    FieldSpec,
     RuleSpec,
     TimerSpec,
 )
 from .masking import SENSITIVE_VALIDATORS, mask_value
 from .model import Attachment, Comment, Context, RelatedTicket, Ticket
-from .prose import find_in_prose
+from .prose import find_in_prose, values_in_text
 from .templates import render
 from .textnorm import fold
-from .validators import validate
+from .validators import Check, validate
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +238,8 @@ class _Env:
     roots: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     to_fill: list[str] = field(default_factory=list)
     """Labels of advised items that are absent (what the next level fills in)."""
+    soft_invalid: set[str] = field(default_factory=set)
+    """Advised-only fields with a wrong value, on the next level's list (``to_fill``)."""
 
 
 @dataclass(slots=True)
@@ -259,6 +270,8 @@ def _prepare(
     if type_name is None and not candidates:
         type_name, type_source = _recognise(mapping, ticket, context, now, raw, internal)
     ctype = mapping.types.get(type_name) if type_name else None
+    if ctype is not None and ctype.short_labels:
+        raw = _with_short_labels(ctype, raw, internal, mapping.labels)
     env = _Env(
         ticket=ticket,
         context=context,
@@ -418,7 +431,9 @@ def _decide(mapping: CompiledMapping, ticket: Ticket, prepared: _Prepared) -> De
         ctype=ctype,
         checked=checked,
     )
-    complete = not missing and not invalid
+    complete = not missing and all(i.key in env.soft_invalid for i in invalid)
+    if complete:
+        invalid.clear()  # each one is on the next level's list
     timers: list[TimerStart] = []
     if complete:
         actions.extend(pending)
@@ -582,6 +597,28 @@ def _resolve_type(
     return None, None, ()
 
 
+def _with_short_labels(
+    ctype: CompiledType,
+    raw: dict[str, FieldValue],
+    internal: tuple[Comment, ...],
+    labels: LabelIndex,
+) -> dict[str, FieldValue]:
+    """``raw`` plus the type's fields written under a shortened label ("Motivo: ...")."""
+    extra: dict[str, FieldValue] = {}
+    for fv in raw.values():
+        if fv.key in ctype.field_keys:
+            continue
+        key = ctype.short_labels.get(normalize_label(fv.label))
+        if key is not None and key not in raw:
+            extra[key] = replace(fv, key=key)
+    for comment in sorted(internal, key=lambda c: c.created_at):
+        for norm, label, value, line in short_labelled(comment, labels):
+            key = ctype.short_labels.get(norm)
+            if key is not None and key not in raw:
+                extra[key] = FieldValue(key, value, label, str(comment.id), line)
+    return {**raw, **extra} if extra else raw
+
+
 _HOW = {
     "deeper": "as a level below the SOP item",
     "worded": "by its words",
@@ -606,7 +643,7 @@ def _recognise(
         env = _Env(ticket, context, {}, raw, frozenset(), None, ticket.updated_at, now)
         local_now = now.astimezone(mapping.calendar.zone)
         _, _, found = _validate_present(
-            mapping, keys, raw, ticket, env, local_now, internal, frozenset()
+            mapping, keys, raw, ticket, env, local_now, internal, frozenset(keys)
         )
         if _holds(cond, env):
             sources = ", ".join(f"{f.label} ({f.source}: {f.where})" for f in found)
@@ -686,12 +723,7 @@ def _validate_present(
             continue
         check = validate(fspec.validator, value, fspec.options, now)
         if not check.ok and source == "label" and fspec.validator not in _PROSE_VALIDATORS:
-            # "Valor: R$ 87,40. Contato com o cliente feito": the value is the first sentence.
-            first = _SENTENCE_END.split(value, maxsplit=1)[0]
-            if first != value:
-                retry = validate(fspec.validator, first, fspec.options, now)
-                if retry.ok:
-                    value, check = first, retry
+            value, check = _within_remark(key, fspec, value, check, now)
         if not check.ok and source == "prose":
             continue  # prose that is too short to describe anything: the field is absent
         shown_value = mask_value(fspec.validator, value) if sensitive else value
@@ -707,7 +739,36 @@ def _validate_present(
 
 
 _PROSE_VALIDATORS = frozenset({"text", "city"})
-_SENTENCE_END = re.compile(r"(?<=\S)[.;]\s+(?=\S)")
+_SENTENCE_END = re.compile(r"(?<=\S)[.;]\s+(?=\S)|\s[-–—]\s")
+
+
+def _within_remark(
+    key: str, fspec: FieldSpec, value: str, check: Check, now: datetime
+) -> tuple[str, Check]:
+    """The value inside a labelled line that carries a remark, when there is one.
+
+    "Valor: R$ 87,40. Contato feito" -> its first sentence; "E-mail: ana@x.com.br
+    (confirmado)", "Garantia: dentro da política" -> the one value the field's own
+    finder sees in the text. Two different values are not guessed between.
+    """
+    first = _SENTENCE_END.split(value, maxsplit=1)[0].strip()
+    if first and first != value:
+        retry = validate(fspec.validator, first, fspec.options, now)
+        if retry.ok:
+            return first, retry
+    seen = values_in_text(key, fspec, value, now)
+    if len(seen) == 1:
+        retry = validate(fspec.validator, seen[0], fspec.options, now)
+        if retry.ok:
+            return seen[0], retry
+    if fspec.validator == "order_number" and not seen:
+        token = value.split(maxsplit=1)[0].strip(".,;:()")
+        if not any(ch.isdigit() for ch in token):
+            return value, check  # "ver print" names no order
+        retry = validate(fspec.validator, token, fspec.options, now)
+        if retry.ok and token != value:
+            return token, retry
+    return value, check
 
 
 def _invalid_keys(invalid: list[Invalid]) -> set[str]:
@@ -761,9 +822,16 @@ def _apply_rules(
                 missing.append(Missing(key, mapping.spec.attachments[key].label, sop))
         for key in rule.advise:
             label = mapping.spec.fields[key].label
-            if key not in env.values and key not in _invalid_keys(invalid):
-                if label not in env.to_fill:
-                    env.to_fill.append(label)
+            wrong = next((i for i in invalid if i.key == key), None)
+            if wrong is not None and ctype is not None and key in ctype.advise_only:
+                # The next level checks and fills these: a wrong value is on its list
+                # and holds the ticket back only if something else does (_soft_invalid).
+                env.soft_invalid.add(key)
+                label = f"{label} — valor informado inválido: {wrong.reason}"
+            elif key in env.values or wrong is not None:
+                continue
+            if label not in env.to_fill:
+                env.to_fill.append(label)
         for key in rule.advise_attachments:
             label = mapping.spec.attachments[key].label
             if key not in env.attachments and label not in env.to_fill:

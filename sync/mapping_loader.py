@@ -7,7 +7,7 @@ an operator fixes a mapping in one round instead of one error per start-up.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .business_time import BusinessCalendar
-from .comment_parser import LabelIndex
+from .comment_parser import SHORT_LABEL_WORDS, LabelIndex, normalize_label
 from .errors import MappingError, Problem
 from .mapping_schema import (
     ActionSpec,
@@ -58,6 +58,12 @@ class CompiledType:
     steering_keys: frozenset[str] = frozenset()
     """Fields that can hold the ticket back or steer a rule and that prose can yield:
     the ones looked for in the comments' prose."""
+    short_labels: Mapping[str, str] = field(default_factory=dict)
+    """Normalized leading words of one field's label among this type's fields ("motivo" ->
+    motivo_voucher), for labels agents shorten; a prefix two fields share is absent."""
+    advise_only: frozenset[str] = frozenset()
+    """Fields rules only advise (the next level's checklist): an invalid value there is
+    listed for that level to fix, it does not hold the ticket back."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -530,6 +536,53 @@ def _steering(
     return frozenset(k for k in keys if searchable(spec.fields[k]))
 
 
+_DANGLING = frozenset(
+    {"a", "o", "as", "os", "de", "do", "da", "dos", "das", "e", "ou", "para", "com", "no", "na",
+     "nos", "nas", "em", "por", "pelo", "pela", "se"}
+)  # fmt: skip
+
+
+def _short_labels(spec: MappingSpec, keys: Iterable[str], labels: LabelIndex) -> dict[str, str]:
+    """Leading-word prefixes of the type's field labels that name exactly one field.
+
+    A prefix may be another type's full label ("Motivo" is SOP 000's "Motivo da
+    Solicitação"): on this type's tickets it names this type's field.
+    """
+    keys = frozenset(keys)
+    owner: dict[str, str | None] = {}
+    for key in keys:
+        fspec = spec.fields[key]
+        for synonym in (fspec.label, *fspec.synonyms):
+            words = normalize_label(synonym).split()
+            for size in range(1, min(len(words), SHORT_LABEL_WORDS + 1)):
+                prefix = " ".join(words[:size])
+                if words[size - 1] in _DANGLING or labels.lookup_normalized(prefix) in keys:
+                    continue  # a label of the type's own: read as such
+                if owner.setdefault(prefix, key) != key:
+                    owner[prefix] = None
+    return {prefix: key for prefix, key in owner.items() if key is not None}
+
+
+def _advise_only(rules: Iterable[RuleSpec], tspec: TypeSpec) -> frozenset[str]:
+    """Advised fields that no rule requires, tests or counts among its alternatives."""
+    advised: set[str] = set()
+    hard: set[str] = {*tspec.require, *tspec.at_least_one_of}
+    if tspec.recognised_by is not None:
+        hard.update(condition_fields(tspec.recognised_by))
+    for rule in rules:
+        advised.update(rule.advise)
+        hard.update((*rule.require, *rule.at_least_one_of))
+        if rule.when is not None:
+            hard.update(condition_fields(rule.when))
+        for timer in rule.timers:
+            if timer.while_ is not None:
+                hard.update(condition_fields(timer.while_))
+    for timer in tspec.timers:
+        if timer.while_ is not None:
+            hard.update(condition_fields(timer.while_))
+    return frozenset(advised - hard)
+
+
 def _compile(
     spec: MappingSpec, filename: str, calendar: BusinessCalendar, labels: LabelIndex
 ) -> CompiledMapping:
@@ -551,7 +604,14 @@ def _compile(
         steering = _steering(
             spec, [*spec.preflight, *rules], [*tspec.require, *tspec.at_least_one_of], tspec.timers
         )
-        types[tspec.name] = CompiledType(tspec, rules, keys, steering)
+        types[tspec.name] = CompiledType(
+            tspec,
+            rules,
+            keys,
+            steering,
+            _short_labels(spec, keys, labels),
+            _advise_only([*spec.preflight, *rules], tspec),
+        )
         for name in (tspec.name, *tspec.aliases):
             index[type_key(name)] = tspec.name
         parts = type_key(tspec.name).split(" > ")

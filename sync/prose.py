@@ -32,7 +32,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from .comment_parser import LabelIndex, normalize_label, unlabelled_lines
+from .comment_parser import LabelIndex, extract_fields, normalize_label, unlabelled_lines
 from .mapping_schema import FieldSpec
 from .model import Comment
 from .validators import NOT_GENERATED, validate
@@ -71,7 +71,7 @@ _NEGATED = re.compile(r"(?:\bnao|\bsem|\bnem)(?:\s+\w+)?\s+$")
 """A choice right after "não quer", "sem", "nem" is what the customer does not want."""
 _PHONE_WORDS = re.compile(r"\b(?:tel|telefone|fone|cel|celular|whats|whatsapp|zap|contato)\b")
 _MONEY = re.compile(r"R\$\s?\d{1,3}(?:\.?\d{3})*(?:,\d{1,2})?(?!\d)", re.IGNORECASE)
-_DATE = re.compile(r"(?<![\d/])\d{1,2}/\d{1,2}/\d{4}(?![\d/])")
+_DATE = re.compile(r"(?<![\d/,.])\d{1,2}/\d{1,2}(?:/\d{4})?(?![\d/])")
 _ORDER_ID = r"#?\s?(?=[a-z0-9./-]*\d)[a-z0-9](?:[a-z0-9./-]*[a-z0-9])?"
 _ORDER_GLUE = r"(?:\s*(?:n[o°º]|num(?:ero)?|nr|#)\.?)?\s*(?:[:=-]\s*)?(?:e\s+|é\s+)?"
 _NOT_GENERATED = r"(?:ainda\s+)?(?:nao|n)\s+(?:foi\s+)?gerad[oa]"
@@ -375,12 +375,9 @@ def find_in_prose(
         if spec.prose == "off":
             continue
         if spec.prose == "description":
-            # Sentences that only state another field ("Cliente solicitou ouvidoria.")
-            # describe nothing.
-            stated = [fields[k] for k in all_keys if k != key and fields[k].phrases]
-            value = "\n".join(kept for t in texts if (kept := _description(t.text, stated)))
+            value, where = _account(key, spec, fields, all_keys, comments, index)
             if value:
-                found[key] = ProseValue(key, value, texts[-1].comment_id)
+                found[key] = ProseValue(key, value, where)
             continue
         for item in reversed(texts):
             values = _field_values(key, spec, item, by_validator, order_specs, now)
@@ -394,14 +391,62 @@ def find_in_prose(
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n")
 
 
-def _description(text: str, stated: Sequence[FieldSpec]) -> str:
-    """The prose of a comment without the sentences that only state another field."""
-    if not stated:
+def _account(
+    key: str,
+    spec: FieldSpec,
+    fields: Mapping[str, FieldSpec],
+    all_keys: Iterable[str],
+    comments: Sequence[Comment],
+    index: LabelIndex,
+) -> tuple[str, str]:
+    """(text, comment id) of a free-text field read from the agent's account.
+
+    The account is the comments' prose plus what they wrote under another free-text
+    label ("Relato: ... já fizemos a troca do sensor"), minus sentences that only state
+    another field ("Cliente solicitou ouvidoria."). With ``cues``, only the sentences
+    that hold one of them (word stems: "fizemos", "book") are the field's.
+    """
+    others = {k for k in all_keys if k != key and fields[k].prose == "description"}
+    stated = [fields[k] for k in all_keys if k != key and fields[k].phrases]
+    stems = _stems(spec)
+    parts: list[str] = []
+    where = ""
+    for comment in comments:
+        lines = list(unlabelled_lines(comment, index))
+        if others:
+            labelled = extract_fields([comment], index)
+            lines += [fv.value for k, fv in labelled.items() if k in others]
+        kept = _description("\n".join(lines), stated, stems)
+        if kept:
+            parts.append(kept)
+            where = str(comment.id)
+    return "\n".join(parts), where
+
+
+def _stems(spec: FieldSpec) -> re.Pattern[str] | None:
+    return _per_spec("stems", spec, lambda: _make_stems(spec))
+
+
+def _make_stems(spec: FieldSpec) -> re.Pattern[str] | None:
+    if not spec.cues:
+        return None
+    alternatives = "|".join(re.escape(fold_same_length(c)) for c in spec.cues)
+    return re.compile(rf"(?<![\w-])(?:{alternatives})")
+
+
+def _description(
+    text: str, stated: Sequence[FieldSpec], stems: re.Pattern[str] | None = None
+) -> str:
+    """The prose of a comment without the sentences that only state another field (and,
+    with ``stems``, only the sentences holding one)."""
+    if not stated and stems is None:
         return text
     kept = []
     for sentence in _SENTENCE.split(text):
         folded = fold_same_length(sentence)
         if any(p.search(folded) for spec in stated for p, _ in _choice_table(spec)):
+            continue
+        if stems is not None and not stems.search(folded):
             continue
         kept.append(sentence)
     return " ".join(s for s in kept if s.strip())
@@ -488,4 +533,19 @@ def _field_values(
     return list(out.values())
 
 
-__all__ = ["SHAPES", "ProseValue", "find_in_prose", "fold_same_length", "searchable"]
+def values_in_text(key: str, spec: FieldSpec, text: str, now: datetime) -> list[str]:
+    """Distinct valid values of one field written in ``text`` (a labelled value with a
+    remark around it: "ana@x.com.br (confirmado)", "dentro da política")."""
+    item = _Text("", [text])
+    order_specs = [spec] if spec.validator == "order_number" else []
+    return _field_values(key, spec, item, {}, order_specs, now)
+
+
+__all__ = [
+    "SHAPES",
+    "ProseValue",
+    "find_in_prose",
+    "fold_same_length",
+    "searchable",
+    "values_in_text",
+]

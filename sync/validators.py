@@ -431,6 +431,7 @@ def _uf(raw: str, options: Mapping[str, Any], now: datetime | None) -> Check:
 
 _BR_DATE = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})")
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+_DAY_MONTH = re.compile(r"([0-9]{1,2})/([0-9]{1,2})")
 
 
 def _parse_date(text: str) -> tuple[int, int, int] | None:
@@ -455,9 +456,25 @@ def _date_window(day: date, options: Mapping[str, Any], now: datetime | None) ->
     return None
 
 
+def _recent_day(text: str, now: datetime | None) -> tuple[int, int, int] | None:
+    """ "21/11" as agents write a recent date: the latest such day not after today."""
+    match = _DAY_MONTH.fullmatch(text)
+    if match is None or now is None:
+        return None
+    day, month, year = int(match[1]), int(match[2]), now.year
+    try:
+        if date(year, month, day) > now.date():
+            year -= 1
+        date(year, month, day)
+    except ValueError:
+        return None
+    return year, month, day
+
+
 def _date(raw: str, options: Mapping[str, Any], now: datetime | None) -> Check:
-    """A calendar date in BR or ISO format; value is ISO yyyy-mm-dd."""
-    parts = _parse_date(raw)
+    """A calendar date in BR or ISO format, or day/month of the last twelve months;
+    value is ISO yyyy-mm-dd."""
+    parts = _parse_date(raw) or _recent_day(raw.strip(), now)
     if parts is None:
         return _fail("data inválida: use dd/mm/aaaa (ex.: 25/03/2026)")
     try:

@@ -591,16 +591,23 @@ def test_posto_fechado_template_goes_to_supervisor() -> None:
     assert d.sop == sop("Posto fechado / inexistente")
 
 
-def test_posto_fechado_one_word_complaint_is_too_short() -> None:
+def test_posto_fechado_one_word_complaint_goes_on_the_supervisors_list() -> None:
+    """001's data is the Supervisor's to check and fill: a wrong value there does not hold
+    the N1 escalation back, it is on the Supervisor's list with its reason."""
     body = POSTO_FECHADO_TEMPLATE.replace(
         "Descrição da reclamação: cliente foi ao posto no horário agendado e não foi atendido",
         "Reclamação: fechado",
     )
     d = eps(body, request_type="posto fechado / inexistente")
-    assert_incomplete(d, "Posto fechado / inexistente", [], ["Descrição da reclamação do cliente"])
-    assert reason(d, "Descrição da reclamação do cliente") == (
+    assert d.outcome == "complete"
+    assert action(d, "route") == Route(queue=SUPERVISOR)
+    assert not d.invalid
+    assert section(
+        note(d), 'Para o Supervisor completar antes do GSO (001, "Como detalhar a solicitação?"):'
+    ) == [
+        "Descrição da reclamação do cliente — valor informado inválido: "
         "o texto deve ter pelo menos 3 palavras (tem 1)"
-    )
+    ]
 
 
 # ============================================================ 7. AR não enviou a mídia
