@@ -138,7 +138,19 @@ def comment_lines(body: str) -> tuple[str, ...]:
     if " | " in text:
         # "Pedido: 1 | Pagamento: Pix": agents separate labelled values with pipes.
         text = text.replace(" | ", "\n")
-    return tuple(text.split("\n"))
+    lines = text.split("\n")
+    if " / " in text:
+        lines = [part for line in lines for part in _slash_pairs(line)]
+    return tuple(lines)
+
+
+def _slash_pairs(line: str) -> list[str]:
+    """"Pedido: 1 / Atrasado: Sim / Distribuidor: Tambasa" -> one line per pair; a line
+    whose slashes do not separate ``Label: value`` pairs ("Boleto / Pix") is kept whole."""
+    parts = line.split(" / ")
+    if len(parts) > 1 and all(":" in part[1:] for part in parts):
+        return [part.strip() for part in parts]
+    return [line]
 
 
 # ----------------------------------------------------------------------- label matching
@@ -185,7 +197,7 @@ def normalize_label(text: str) -> str:
 
 # Agents' shorthand in labels: "email p/ envio", "e-mail c/ cópia".
 _ABBREVIATIONS = {"p/": "para ", "c/": "com ", "e-mail": "email"}
-_ABBREVIATION = re.compile(r"(?<!\w)(?:[pc]/\s*|e-mail(?![\w-]))")
+_ABBREVIATION = re.compile(r"(?<!\w)(?:[pc]/(?!\w\b)\s*|e-mail(?![\w-]))")
 
 
 class LabelIndex:
@@ -370,9 +382,48 @@ def _chronological(comments: Sequence[Comment]) -> list[Comment]:
         return list(comments)
 
 
+@lru_cache(maxsize=1024)
+def _labelled_lines(body: str, index: LabelIndex) -> tuple[str, ...]:
+    """``comment_lines`` with a line that holds a second label after a sentence split in
+    two: "Fraude constatada: não. Distribuidor: Comercial Esperança." is two values."""
+    out: list[str] = []
+    for line in comment_lines(body):
+        while (cut := _second_label(line, index)) is not None:
+            out.append(line[:cut].rstrip())
+            line = line[cut:].lstrip()
+        out.append(line)
+    return tuple(out)
+
+
+def _second_label(line: str, index: LabelIndex) -> int | None:
+    """Where a second labelled value starts in a labelled line, if one does."""
+    if (". " not in line and "; " not in line) or (hit := _label_line(line, index)) is None:
+        return None
+    offset = len(line) - len(hit[2])
+    value = hit[2]
+    for match in _INLINE_SEP.finditer(value):
+        start = match.start()
+        boundary = max(value.rfind(". ", 0, start), value.rfind("; ", 0, start))
+        if boundary < 0 or start - boundary > index._max_left:
+            continue
+        if index._resolve(value[boundary + 2 : start]) is not None:
+            return offset + boundary + 1
+    return None
+
+
+def _remark(value: str) -> str:
+    """What an agent wrote after a labelled value's first sentence or spaced dash
+    ("não - pedido 100950431 foi feito pelo vendedor"): prose about the case."""
+    parts = _REMARK_SPLIT.split(value.strip(), maxsplit=1)
+    return parts[1].strip() if len(parts) == 2 else ""
+
+
+_REMARK_SPLIT = re.compile(r"(?<=\S)[.;]\s+(?=\S)|\s[-–—]\s")
+
+
 def _comment_fields(comment: Comment, index: LabelIndex) -> Iterator[FieldValue]:
     """Yield the labelled values of one comment in line order."""
-    lines = comment_lines(comment.body or "")
+    lines = _labelled_lines(comment.body or "", index)
     total = len(lines)
     i = 0
     while i < total:
@@ -405,7 +456,7 @@ def _comment_fields(comment: Comment, index: LabelIndex) -> Iterator[FieldValue]
 
 @lru_cache(maxsize=1024)
 def _unlabelled(body: str, index: LabelIndex) -> tuple[str, ...]:
-    lines = comment_lines(body)
+    lines = _labelled_lines(body, index)
     total = len(lines)
     out: list[str] = []
     i = 0
@@ -420,6 +471,8 @@ def _unlabelled(body: str, index: LabelIndex) -> tuple[str, ...]:
         before = _prose_before_label(line, hit[2], index) if ". " in line or "; " in line else ""
         if before:
             out.append(before)
+        if remark := _remark(hit[2]):
+            out.append(remark)
         if not hit[2].strip():
             # "Label:" alone: its value lines are not prose.
             while i < total and lines[i] and _label_line(lines[i], index) is None:

@@ -129,6 +129,21 @@ def _shown(source: str) -> str:
     return f"fields.{source}"
 
 
+def _other_document(mapping: CompiledMapping, key: str, source: str, value: str) -> bool:
+    """A party's document is a CPF or a CNPJ: the other kind is not this field's value
+    (a contact's CPF where the customer's CNPJ is asked), so it is skipped, not invalid."""
+    if not source.endswith(".document"):
+        return False
+    digits = sum(ch.isdigit() for ch in value)
+    compact = len("".join(ch for ch in value if ch.isalnum()))
+    validator = mapping.spec.fields[key].validator
+    if validator == "cnpj":
+        return compact == 11 and digits == 11
+    if validator == "cpf":
+        return compact == 14
+    return False
+
+
 def helpdesk_values(
     mapping: CompiledMapping, ticket: Ticket, keys: frozenset[str] | set[str]
 ) -> dict[str, HelpdeskValue]:
@@ -137,7 +152,7 @@ def helpdesk_values(
     for key in keys:
         for source in mapping.sources.get(key, ()):
             value = read_source(ticket, source)
-            if value is not None:
+            if value is not None and not _other_document(mapping, key, source, value):
                 found[key] = HelpdeskValue(key, value, _shown(source))
                 break
     if len(found) == len(keys) or not ticket.fields:

@@ -37,7 +37,9 @@ from .mapping_schema import FieldSpec
 from .model import Comment
 from .validators import NOT_GENERATED, validate
 
-SHAPES = frozenset({"cpf", "cnpj", "cpf_cnpj", "email", "public_ip", "phone", "money", "date"})
+SHAPES = frozenset(
+    {"cpf", "cnpj", "cpf_cnpj", "email", "public_ip", "phone", "money", "date", "address"}
+)
 """Validators whose values are recognised by shape alone."""
 
 _CUE_WINDOW = 48
@@ -57,8 +59,10 @@ _GENERIC = {
 }
 
 _CPF = re.compile(r"(?<![\w./-])\d{3}\.?\d{3}\.?\d{3}\s?-?\s?\d{2}(?![\w/-])")
+# Letters only in upper case (alphanumeric CNPJ); a space only beside "/" or "-", so words
+# of prose ("cadastro CNPJ 36...") never make one candidate and hide the real one.
 _CNPJ = re.compile(
-    r"(?<![\w./-])[0-9A-Za-z]{2}\.?[0-9A-Za-z]{3}\.?[0-9A-Za-z]{3}\s?/?\s?[0-9A-Za-z]{4}\s?-?\s?\d{2}"
+    r"(?<![\w./-])[0-9A-Z]{2}\.?[0-9A-Z]{3}\.?[0-9A-Z]{3}(?:\s?/\s?|/?)[0-9A-Z]{4}(?:\s?-\s?|-?)\d{2}"
     r"(?![\w/-])"
 )
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?<!\.)", re.UNICODE)
@@ -71,13 +75,21 @@ _NEGATED = re.compile(r"(?:\bnao|\bsem|\bnem)(?:\s+\w+)?\s+$")
 """A choice right after "não quer", "sem", "nem" is what the customer does not want."""
 _PHONE_WORDS = re.compile(r"\b(?:tel|telefone|fone|cel|celular|whats|whatsapp|zap|contato)\b")
 _MONEY = re.compile(r"R\$\s?\d{1,3}(?:\.?\d{3})*(?:,\d{1,2})?(?!\d)", re.IGNORECASE)
+# "Rua Direita, 120 - Sé, São Paulo/SP", "av. Paulista 1000": a street word, a capitalised
+# name, the number, then capitalised parts (district, City/UF) after a dash or comma.
+_ADDRESS = re.compile(
+    r"(?<![\w.])(?:[Rr]ua|R\.|[Aa]venida|[Aa]v\.?|[Aa]lameda|[Tt]ravessa|[Rr]odovia|[Ee]strada"
+    r"|[Pp]ra[çc]a|[Ll]argo)\s+(?=[A-ZÀ-Ý0-9])[^\n,;()]{2,60}?,?\s*(?:n[º°o]\.?\s*)?\d+[A-Za-z]?\b"
+    r"(?:\s*[-–,]\s*[A-ZÀ-Ý][^\n,;()–]{0,40}?(?:/[A-Z]{2})?(?=\s*[-–,;()\n]|\.\s|\.?$))*"
+)
 _DATE = re.compile(r"(?<![\d/,.])\d{1,2}/\d{1,2}(?:/\d{4})?(?![\d/])")
 _ORDER_ID = r"#?\s?(?=[a-z0-9./-]*\d)[a-z0-9](?:[a-z0-9./-]*[a-z0-9])?"
 _ORDER_GLUE = r"(?:\s*(?:n[o°º]|num(?:ero)?|nr|#)\.?)?\s*(?:[:=-]\s*)?(?:e\s+|é\s+)?"
+_ORDER_NEXT = re.compile(r"\s*(?:,|/|&|\be\b)\s*#?\s?(\d(?:[a-z0-9./-]*[a-z0-9])?)(?![\w/])")
 _NOT_GENERATED = r"(?:ainda\s+)?(?:nao|n)\s+(?:foi\s+)?gerad[oa]"
 _ORDER_TAIL = rf"{_ORDER_GLUE}({_ORDER_ID})"
 _NOT_GENERATED_TAIL = rf"[^.\n;]{{0,20}}?{_NOT_GENERATED}"
-_NAME_LEAD = r"\s*(?:[:=-]\s*|(?:é|e|foi|de|do|da|em)\s+)?"
+_NAME_LEAD = r"\s*(?:[:=(-]\s*|(?:é|e|foi|de|do|da|em)\s+)?"
 
 
 _SPEC_MEMO: dict[tuple[str, int], tuple[FieldSpec, Any]] = {}
@@ -220,9 +232,11 @@ def _words_pattern(text: str) -> re.Pattern[str]:
 
 
 @lru_cache(maxsize=2048)
-def _cue_regex(cue: str, tail: str = "") -> re.Pattern[str]:
+def _cue_regex(cue: str, tail: str = "", plural: bool = False) -> re.Pattern[str]:
     """Whole words of ``cue`` (any spacing) followed by ``tail``; compiled once per pair."""
     words = r"\s+".join(re.escape(part) for part in cue.split())
+    if plural and cue[-1:].isalpha():
+        words += "s?"
     return re.compile(rf"(?<![\w-]){words}(?![\w-]){tail}")
 
 
@@ -262,6 +276,8 @@ def _shape_matches(validator: str, item: _Text) -> Iterable[tuple[int, str]]:
                 yield m.start(), raw
     if validator == "money" and "$" in text:
         yield from ((m.start(), m.group()) for m in _MONEY.finditer(text))
+    if validator == "address":
+        yield from ((m.start(), m.group()) for m in _ADDRESS.finditer(text))
     if validator == "date" and "/" in text:
         yield from ((m.start(), m.group()) for m in _DATE.finditer(text))
 
@@ -320,11 +336,15 @@ def _order_matches(spec: FieldSpec, item: _Text, taken: list[tuple[int, int]]) -
     found: list[str] = []
     allow_ng = bool(spec.options.get("allow_not_generated"))
     for cue in _order_cues(spec):
-        for match in _cue_regex(cue, _ORDER_TAIL).finditer(item.folded):
+        for match in _cue_regex(cue, _ORDER_TAIL, plural=True).finditer(item.folded):
             if any(a <= match.start() < b for a, b in taken):
                 continue
             start, end = match.span(1)
             found.append(item.text[start:end].lstrip("#").strip())
+            # "os pedidos 100500121 e 100500188": every number of the list is a candidate.
+            while more := _ORDER_NEXT.match(item.folded, end):
+                start, end = more.span(1)
+                found.append(item.text[start:end])
         if allow_ng:
             if _cue_regex(cue, _NOT_GENERATED_TAIL).search(item.folded):
                 found.append(NOT_GENERATED)

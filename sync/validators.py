@@ -185,6 +185,13 @@ def _text(raw: str, options: Mapping[str, Any], now: datetime | None) -> Check:
     return _ok(raw)
 
 
+def _address(raw: str, options: Mapping[str, Any], now: datetime | None) -> Check:
+    """A place's address or name: letters are required, so "0" or "-" are rejected."""
+    if not any(ch.isalpha() for ch in raw):
+        return _fail("informe o endereço (ex.: Rua Direita, 120 - Sé, São Paulo/SP)")
+    return _ok(" ".join(raw.split()).rstrip(_TRAILING_PUNCT))
+
+
 def _city(raw: str, options: Mapping[str, Any], now: datetime | None) -> Check:
     """City name: some letters are required, so "0" or "-" placeholders are rejected."""
     if not any(ch.isalpha() for ch in raw):
@@ -385,6 +392,10 @@ def _enum(raw: str, options: Mapping[str, Any], now: datetime | None) -> Check:
         return _fail("nenhuma opção configurada para este campo")
     table = _enum_table(choices, _opt_aliases(options))
     found = table.get(_key(raw)) or _leading_answer(raw, table) or _only_choice_in(raw, table)
+    other = options.get("other")
+    if found is None and isinstance(other, str) and len(_WORD.findall(raw)) >= 2:
+        # "endereço não localizado pela transportadora": a reason, none of the listed ones.
+        found = table.get(_key(other))
     if found is None:
         return _fail(
             f'valor "{_echo(raw)}" não é uma opção válida; use: {_join_choices(list(choices))}'
@@ -634,8 +645,9 @@ _SPECS: tuple[ValidatorSpec, ...] = (
     _spec("cpf_cnpj", _cpf_cnpj, "Either a CPF or a CNPJ, chosen by length."),
     _spec("email", _email, "E-mail address syntax (local@domain.tld)."),
     _spec("public_ip", _public_ip, "Globally routable IPv4/IPv6 (no private/CGNAT/reserved)."),
-    _spec("enum", _enum, "One of fixed choices, accent/case-insensitive, with aliases.",
-          ("choices", "aliases"), ("choices",)),
+    _spec("enum", _enum, "One of fixed choices, accent/case-insensitive, with aliases; "
+          "with `other`, an answer in words naming none of them is that choice.",
+          ("choices", "aliases", "other"), ("choices",)),
     _spec("yes_no", _yes_no, "Sim/Não (also S/N)."),
     _spec("date", _date, "Calendar date (dd/mm/aaaa or ISO), optionally not future/recent.",
           ("not_future", "max_age_days")),
@@ -647,6 +659,7 @@ _SPECS: tuple[ValidatorSpec, ...] = (
           ("min",)),
     _spec("integer", _integer, "Whole number with optional min/max.", ("min", "max")),
     _spec("city", _city, "City name (must contain letters)."),
+    _spec("address", _address, "Street address or place (must contain letters)."),
 )  # fmt: skip
 
 REGISTRY: Mapping[str, ValidatorSpec] = {spec.name: spec for spec in _SPECS}
@@ -664,6 +677,7 @@ _OPTION_KINDS: Mapping[str, str] = {
     "max": "number",
     "choices": "choices",
     "aliases": "aliases",
+    "other": "string",
 }
 
 
@@ -675,6 +689,8 @@ def _option_value_ok(kind: str, value: Any) -> bool:
         return isinstance(value, bool)
     if kind == "number":
         return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "string":
+        return isinstance(value, str) and bool(value.strip())
     if kind == "choices":
         return (
             isinstance(value, list)
@@ -700,6 +716,10 @@ def option_errors(options: Mapping[str, Any]) -> list[str]:
             for alias, target in _opt_aliases(options)
             if _key(target) not in keys
         ]
+    other = options.get("other")
+    if not problems and isinstance(other, str):
+        if _key(other) not in {_key(choice) for choice in _opt_strings(options, "choices")}:
+            problems.append(f"option 'other' is '{other}', which is not one of the choices")
     return problems
 
 

@@ -1,7 +1,8 @@
 """The decision core against the labelled corpus of agent-written tickets (tests/corpus).
 
-Per mapping: no false route, no wrong target, and false missing notes (on tickets the SOP
-calls complete or handled by a rule) on at most 1 % of the mapping's complete tickets.
+Per mapping: no false route, no wrong target, false missing notes (on tickets the SOP
+calls complete or handled by a rule) on at most 1 % of the mapping's complete tickets, and
+no other mismatch beyond the count ``OTHER_ALLOWED`` records.
 Every mistake of the mapping is listed in the failure message (``python bench/corpus.py
 --mapping NAME`` prints the same report).
 """
@@ -25,18 +26,18 @@ from tests.corpus.loader import (
 
 CASES = load_corpus()
 MAPPINGS = sorted({case.mapping for case in CASES})
-CEILING = {"emissor": 0.01, "eps": 0.13, "ouvidoria": 0.06, "sac": 0.08}
-"""False-missing share measured on 2026-11-30 (python bench/corpus.py); never raise it."""
+FALSE_MISSING_SHARE = 0.01
+"""Issue 9's target: at most 1 % of a mapping's complete tickets get a false missing note."""
+OTHER_ALLOWED: dict[str, int] = {}
+"""Other mismatches (wrong type, wrong missing/invalid list, not escalated, ...) a mapping
+may have, as measured with ``python bench/corpus.py``; lower it as fixes land, never raise."""
 MIN_TICKETS = {"eps": 70, "emissor": 30, "ouvidoria": 30}
 
 
 @pytest.mark.parametrize("mapping_name", MAPPINGS)
 def test_corpus_decisions(mapping_name: str) -> None:
     report = run_corpus(mapping=mapping_name)[mapping_name]
-    # Target: 1 % (issue 9). Until it is reached a mapping may not get worse than the share
-    # measured when its ceiling was last lowered (CEILING); lower it as fixes land.
-    share = max(0.01, CEILING.get(mapping_name, 0.01))
-    allowed_false_missing = int(report.base * share)
+    allowed_false_missing = int(report.base * FALSE_MISSING_SHARE)
     failed = []
     if report.count(FALSE_ROUTE):
         failed.append(f"{report.count(FALSE_ROUTE)} false route(s) (allowed 0)")
@@ -47,6 +48,9 @@ def test_corpus_decisions(mapping_name: str) -> None:
             f"{report.count(FALSE_MISSING)} false missing note(s) "
             f"(allowed {allowed_false_missing} of {report.base} complete tickets)"
         )
+    allowed_other = OTHER_ALLOWED.get(mapping_name, 0)
+    if report.other > allowed_other:
+        failed.append(f"{report.other} other mismatch(es) (allowed {allowed_other})")
     details = "\n\n".join(render_mistake(r) for r in report.mistakes)
     assert not failed, (
         f"{mapping_name}: " + "; ".join(failed) + "\n\n" + render_summary(report) + "\n\n" + details

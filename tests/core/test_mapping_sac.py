@@ -171,7 +171,7 @@ COMPLETE = [
         route="Financeiro",
         status="Pending",
         dues=(DUE_24_BUSINESS_HOURS,),
-        note="banco Itaú, agência 0912, conta 45781-2",
+        note="agência 0912, conta 45781-2, valor R$ 1.250,90.\nBanco: Itaú.",
     ),
     Complete(
         "Crédito",
@@ -718,7 +718,24 @@ def test_rupture_refund_goes_to_finance_with_the_bank_data() -> None:
     assert d.outcome == "complete"
     assert routes(d) == ["Financeiro"]
     assert statuses(d) == ["Pending"]
-    assert "banco Banco do Brasil, agência 1234-5, conta 99887-6" in notes(d)
+    assert "agência 1234-5, conta 99887-6, valor 480,00.\nBanco: Banco do Brasil." in notes(d)
+
+
+def test_rupture_refund_without_the_bank_name_still_goes_to_finance() -> None:
+    """Seed 003 (04. Ruptura, 3b) escalates "conta, agência e valor": the bank is asked
+    for in the note, it does not hold the refund back."""
+    d = sac(
+        "Número do pedido: 100045871\nForma de pagamento: Boleto antecipado\n"
+        "Opção de estorno: Reembolso\nAg: 1234-5\nC/C: 99887-6\nValor: 480,00",
+        "Ruptura do pedido",
+    )
+
+    assert d.outcome == "complete"
+    assert routes(d) == ["Financeiro"]
+    text = notes(d)
+    assert "agência 1234-5, conta 99887-6, valor 480,00." in text
+    assert "Banco:" not in text
+    assert "confirme com o cliente se o Financeiro pedir:\n• Banco" in text
 
 
 def test_refund_by_card_asks_infrapay() -> None:
