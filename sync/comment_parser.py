@@ -145,7 +145,7 @@ def comment_lines(body: str) -> tuple[str, ...]:
 
 
 def _slash_pairs(line: str) -> list[str]:
-    """"Pedido: 1 / Atrasado: Sim / Distribuidor: Tambasa" -> one line per pair; a line
+    """ "Pedido: 1 / Atrasado: Sim / Distribuidor: Tambasa" -> one line per pair; a line
     whose slashes do not separate ``Label: value`` pairs ("Boleto / Pix") is kept whole."""
     parts = line.split(" / ")
     if len(parts) > 1 and all(":" in part[1:] for part in parts):
@@ -421,23 +421,52 @@ def _remark(value: str) -> str:
 _REMARK_SPLIT = re.compile(r"(?<=\S)[.;]\s+(?=\S)|\s[-–—]\s")
 
 
-def _comment_fields(comment: Comment, index: LabelIndex) -> Iterator[FieldValue]:
-    """Yield the labelled values of one comment in line order."""
-    lines = _labelled_lines(comment.body or "", index)
+_SHORT_LABEL = re.compile(r"^(?P<label>[^:\n]{2,40}?)\s*:\s*(?P<value>\S.*)$")
+SHORT_LABEL_WORDS = 3
+"""A label this short that names no field may still name one of the request type's
+("Motivo:" on a voucher case is "Motivo do Voucher")."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """One comment body read once: labelled values, prose, short unknown labels."""
+
+    fields: tuple[tuple[str, str, str, int], ...]
+    """(key, value, label as written, line) in line order."""
+    prose: tuple[str, ...]
+    short: tuple[tuple[str, str, str, int], ...]
+    """(normalized label, label as written, value, line) of unknown short labels."""
+
+
+@lru_cache(maxsize=2048)
+def _parse(body: str, index: LabelIndex) -> _Parsed:
+    lines = _labelled_lines(body, index)
     total = len(lines)
+    fields: list[tuple[str, str, str, int]] = []
+    prose: list[str] = []
+    short: list[tuple[str, str, str, int]] = []
     i = 0
     while i < total:
-        hit = _label_line(lines[i], index)
-        if hit is None:
-            i += 1
-            continue
-        key, label, raw = hit
+        line = lines[i]
         number = i + 1
         i += 1
+        hit = _label_line(line, index)
+        if hit is None:
+            if line and not _TEMPLATE_LINE.match(line):
+                prose.append(line)
+                if ":" in line and (unknown := _short_label(line, index, number)):
+                    short.append(unknown)
+            continue
+        key, label, raw = hit
+        if ". " in line or "; " in line:
+            if before := _prose_before_label(line, raw, index):
+                prose.append(before)
+        if remark := _remark(raw):
+            prose.append(remark)
         if raw.strip():
             value = _clean_value(raw)
         else:
-            # "Label:" alone: the value is on the following line(s).
+            # "Label:" alone: the value is on the following line(s), which are not prose.
             collected: list[str] = []
             while i < total:
                 nxt = lines[i]
@@ -451,35 +480,31 @@ def _comment_fields(comment: Comment, index: LabelIndex) -> Iterator[FieldValue]
                 i += 1
             value = _clean_value("\n".join(collected))
         if value:
-            yield FieldValue(key, value, label, str(comment.id), number)
+            fields.append((key, value, label, number))
+    return _Parsed(tuple(fields), tuple(prose), tuple(short))
 
 
-@lru_cache(maxsize=1024)
-def _unlabelled(body: str, index: LabelIndex) -> tuple[str, ...]:
-    lines = _labelled_lines(body, index)
-    total = len(lines)
-    out: list[str] = []
-    i = 0
-    while i < total:
-        line = lines[i]
-        hit = _label_line(line, index)
-        i += 1
-        if hit is None:
-            if line and not _TEMPLATE_LINE.match(line):
-                out.append(line)
-            continue
-        before = _prose_before_label(line, hit[2], index) if ". " in line or "; " in line else ""
-        if before:
-            out.append(before)
-        if remark := _remark(hit[2]):
-            out.append(remark)
-        if not hit[2].strip():
-            # "Label:" alone: its value lines are not prose.
-            while i < total and lines[i] and _label_line(lines[i], index) is None:
-                if _TEMPLATE_LINE.match(lines[i]):
-                    break
-                i += 1
-    return tuple(out)
+def _short_label(line: str, index: LabelIndex, number: int) -> tuple[str, str, str, int] | None:
+    match = _SHORT_LABEL.match(line)
+    if match is None:
+        return None
+    norm = normalize_label(match["label"])
+    if not norm or len(norm.split()) > SHORT_LABEL_WORDS or index.lookup_normalized(norm):
+        return None
+    value = _clean_value(match["value"])
+    return (norm, _clean_label(match["label"]), value, number) if value else None
+
+
+def _comment_fields(comment: Comment, index: LabelIndex) -> Iterator[FieldValue]:
+    """Yield the labelled values of one comment in line order."""
+    cid = str(comment.id)
+    for key, value, label, number in _parse(comment.body or "", index).fields:
+        yield FieldValue(key, value, label, cid, number)
+
+
+def unlabelled_lines_of(body: str, index: LabelIndex) -> tuple[str, ...]:
+    """``unlabelled_lines`` of a comment body."""
+    return _parse(body, index).prose
 
 
 def unlabelled_lines(comment: Comment, index: LabelIndex) -> tuple[str, ...]:
@@ -487,35 +512,13 @@ def unlabelled_lines(comment: Comment, index: LabelIndex) -> tuple[str, ...]:
 
     Unfilled template prompts ("• Informe: O CPF do cliente") are not prose either.
     """
-    return _unlabelled(comment.body or "", index)
-
-
-_SHORT_LABEL = re.compile(r"^(?P<label>[^:\n]{2,40}?)\s*:\s*(?P<value>\S.*)$")
-SHORT_LABEL_WORDS = 3
-"""A label this short that names no field may still name one of the request type's
-("Motivo:" on a voucher case is "Motivo do Voucher")."""
-
-
-@lru_cache(maxsize=1024)
-def _short_labelled(body: str, index: LabelIndex) -> tuple[tuple[str, str, str, int], ...]:
-    out: list[tuple[str, str, str, int]] = []
-    for number, line in enumerate(comment_lines(body), start=1):
-        match = _SHORT_LABEL.match(line)
-        if match is None:
-            continue
-        norm = normalize_label(match["label"])
-        if not norm or len(norm.split()) > SHORT_LABEL_WORDS or index.lookup_normalized(norm):
-            continue
-        value = _clean_value(match["value"])
-        if value:
-            out.append((norm, _clean_label(match["label"]), value, number))
-    return tuple(out)
+    return _parse(comment.body or "", index).prose
 
 
 def short_labelled(comment: Comment, index: LabelIndex) -> tuple[tuple[str, str, str, int], ...]:
     """(normalized label, label as written, value, line) of the comment's ``Label: value``
     lines whose short label is none of ``index``'s (cached per body)."""
-    return _short_labelled(comment.body or "", index)
+    return _parse(comment.body or "", index).short
 
 
 def extract_fields(comments: Sequence[Comment], index: LabelIndex) -> dict[str, FieldValue]:

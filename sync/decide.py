@@ -265,12 +265,12 @@ def _prepare(
     # helpdesk-sync's own notes carry a marker: they are not agent input.
     internal = tuple(c for c in ticket.comments if c.internal and not carries_marker(c.body))
     raw = extract_fields(internal, mapping.labels)
-    checklists = extract_checklists(internal) if _uses_checklists(mapping) else []
+    checklists = extract_checklists(internal) if mapping.uses_checklists else []
     type_name, type_source, candidates = _resolve_type(mapping, ticket, raw, checklists)
     if type_name is None and not candidates:
         type_name, type_source = _recognise(mapping, ticket, context, now, raw, internal)
     ctype = mapping.types.get(type_name) if type_name else None
-    if ctype is not None and ctype.short_labels:
+    if ctype is not None and ctype.short_labels and not ctype.short_keys.issubset(raw):
         raw = _with_short_labels(ctype, raw, internal, mapping.labels)
     env = _Env(
         ticket=ticket,
@@ -306,8 +306,7 @@ def _prepare(
 def decide(mapping: CompiledMapping, ticket: Ticket, context: Context, now: datetime) -> Decision:
     """Decide what the SOP requires for ``ticket``; deterministic in its arguments."""
     prepared = _prepare(mapping, ticket, context, now)
-    decision = _decide(mapping, ticket, prepared)
-    return replace(decision, found=tuple(prepared.found))
+    return _decide(mapping, ticket, prepared)
 
 
 def _decide(mapping: CompiledMapping, ticket: Ticket, prepared: _Prepared) -> Decision:
@@ -351,6 +350,7 @@ def _decide(mapping: CompiledMapping, ticket: Ticket, prepared: _Prepared) -> De
             rules_hit,
             (),
             explanation,
+            found=tuple(prepared.found),
         )
 
     if ctype is None:
@@ -401,6 +401,7 @@ def _decide(mapping: CompiledMapping, ticket: Ticket, prepared: _Prepared) -> De
             rules_hit,
             tuple(suggestions),
             explanation,
+            found=tuple(prepared.found),
         )
 
     spec = ctype.spec
@@ -466,6 +467,7 @@ def _decide(mapping: CompiledMapping, ticket: Ticket, prepared: _Prepared) -> De
         (),
         explanation,
         timers,
+        found=tuple(prepared.found),
     )
 
 
@@ -555,10 +557,6 @@ def evaluate_timer(
         sop=str(timer.sop) if timer.sop else None,
     )
     return TimerVerdict(True, "due", tuple(actions))
-
-
-def _uses_checklists(mapping: CompiledMapping) -> bool:
-    return any(t.spec.checklist is not None for t in mapping.types.values())
 
 
 def _resolve_type(
@@ -1321,6 +1319,7 @@ def _finish(
     suggestions: tuple[str, ...],
     explanation: list[str],
     timers: list[TimerStart] | None = None,
+    found: tuple[Found, ...] = (),
 ) -> Decision:
     kept, satisfied, dropped = _drop_redundant(ticket, _one_note(actions))
     for i, item in enumerate(invalid):
@@ -1344,4 +1343,5 @@ def _finish(
         rules=tuple(rules),
         suggestions=suggestions,
         explanation=(*explanation, *dropped),
+        found=found,
     )

@@ -61,6 +61,8 @@ class CompiledType:
     short_labels: Mapping[str, str] = field(default_factory=dict)
     """Normalized leading words of one field's label among this type's fields ("motivo" ->
     motivo_voucher), for labels agents shorten; a prefix two fields share is absent."""
+    short_keys: frozenset[str] = frozenset()
+    """The fields ``short_labels`` can name."""
     advise_only: frozenset[str] = frozenset()
     """Fields rules only advise (the next level's checklist): an invalid value there is
     listed for that level to fix, it does not hold the ticket back."""
@@ -87,10 +89,19 @@ class CompiledMapping:
     sources: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Field key -> helpdesk fields that hold it, in order: the account's ``fields:``
     config when bound (``field_sources.bind_sources``), else the mapping's ``ticket_field``."""
+    uses_checklists: bool = field(default=False, init=False)
+    """Whether a type reads an SOP checklist (else comments are not parsed for one)."""
 
     @property
     def name(self) -> str:
         return self.spec.name
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "uses_checklists",
+            any(t.spec.checklist is not None for t in self.types.values()),
+        )
 
     def match_type(self, raw: str | None) -> str | None:
         """The type name a raw type/category string denotes exactly, or None."""
@@ -604,12 +615,14 @@ def _compile(
         steering = _steering(
             spec, [*spec.preflight, *rules], [*tspec.require, *tspec.at_least_one_of], tspec.timers
         )
+        short = _short_labels(spec, keys, labels)
         types[tspec.name] = CompiledType(
             tspec,
             rules,
             keys,
             steering,
-            _short_labels(spec, keys, labels),
+            short,
+            frozenset(short.values()),
             _advise_only([*spec.preflight, *rules], tspec),
         )
         for name in (tspec.name, *tspec.aliases):

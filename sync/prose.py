@@ -32,7 +32,13 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from .comment_parser import LabelIndex, extract_fields, normalize_label, unlabelled_lines
+from .comment_parser import (
+    LabelIndex,
+    extract_fields,
+    normalize_label,
+    unlabelled_lines,
+    unlabelled_lines_of,
+)
 from .mapping_schema import FieldSpec
 from .model import Comment
 from .validators import NOT_GENERATED, validate
@@ -134,15 +140,29 @@ class ProseValue:
         return bool(self.others)
 
 
+def _fold_char(ch: str) -> str:
+    base = unicodedata.normalize("NFKD", ch)
+    stripped = "".join(c for c in base if not unicodedata.combining(c))
+    folded = stripped.lower() if len(stripped) == 1 else ch.lower()
+    return folded if len(folded) == 1 else ch
+
+
+_FOLD_TABLE = {code: _fold_char(chr(code)) for code in range(0x80, 0x250)}
+"""Latin-1 and Latin Extended letters -> their folded form, one character each."""
+
+
 @lru_cache(maxsize=4096)
 def fold_same_length(text: str) -> str:
     """Lower-case, accent-free text of exactly the same length (spans map back 1:1)."""
-    out = []
-    for ch in text:
-        base = unicodedata.normalize("NFKD", ch)
-        stripped = "".join(c for c in base if not unicodedata.combining(c))
-        out.append(stripped.lower() if len(stripped) == 1 else ch.lower())
-    return "".join(out)
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a letter whose lower case is two characters
+        return "".join(_fold_char(ch) for ch in text)
+    if lowered.isascii():
+        return lowered
+    folded = lowered.translate(_FOLD_TABLE)
+    if folded.isascii():
+        return folded
+    return "".join(_fold_char(ch) if ord(ch) >= 0x80 else ch for ch in folded)
 
 
 def _words(text: str) -> list[str]:
@@ -250,10 +270,50 @@ class _Text:
 
     __slots__ = ("comment_id", "folded", "text")
 
-    def __init__(self, comment_id: str, lines: Sequence[str]) -> None:
+    def __init__(self, comment_id: str, prose: tuple[str, str]) -> None:
         self.comment_id = comment_id
-        self.text = "\n".join(lines)
-        self.folded = fold_same_length(self.text)
+        self.text, self.folded = prose
+
+
+@lru_cache(maxsize=2048)
+def _prose_of(body: str, index: LabelIndex) -> tuple[str, str] | None:
+    """(text, folded text) of a comment's prose, or None when it has none (per body)."""
+    lines = unlabelled_lines_of(body, index)
+    if not lines:
+        return None
+    text = "\n".join(lines)
+    return text, fold_same_length(text)
+
+
+def _type_shapes(
+    fields: Mapping[str, FieldSpec], all_keys: tuple[str, ...]
+) -> tuple[dict[str, int], tuple[FieldSpec, ...]]:
+    """Per request type: how many fields share each validator, and its order fields."""
+    memo_key = (id(fields), all_keys)
+    hit = _SHAPES_MEMO.get(memo_key)
+    if hit is not None and hit[0] is fields:
+        return hit[1]
+    by_validator: dict[str, int] = {}
+    for key in all_keys:
+        spec = fields[key]
+        if spec.prose == "auto":
+            by_validator[spec.validator] = by_validator.get(spec.validator, 0) + 1
+    order_specs = tuple(
+        fields[k]
+        for k in all_keys
+        if fields[k].validator == "order_number" and fields[k].prose != "off"
+    )
+    if len(_SHAPES_MEMO) > 4096:
+        _SHAPES_MEMO.clear()
+    _SHAPES_MEMO[memo_key] = (fields, (by_validator, order_specs))
+    return by_validator, order_specs
+
+
+_SHAPES_MEMO: dict[tuple[int, tuple[str, ...]], tuple[Any, Any]] = {}
+_VALUES_MEMO: dict[tuple[Any, ...], tuple[FieldSpec, list[str]]] = {}
+_VALUES_MEMO_MAX = 8192
+"""A comment's prose is read again each time its ticket changes: what one field's finder
+saw in one text is kept (bounded), keyed by the spec, the text and the day."""
 
 
 def _shape_matches(validator: str, item: _Text) -> Iterable[tuple[int, str]]:
@@ -376,19 +436,12 @@ def find_in_prose(
     only next to a field's cue. The newest comment that yields a value decides it; rival
     values in that comment make the finding ambiguous.
     """
-    texts = [_Text(str(c.id), lines) for c in comments if (lines := unlabelled_lines(c, index))]
+    texts = [_Text(str(c.id), prose) for c in comments if (prose := _prose_of(c.body or "", index))]
     if not texts:
         return {}
-    by_validator: dict[str, int] = {}
-    for key in all_keys:
-        spec = fields[key]
-        if spec.prose == "auto":
-            by_validator[spec.validator] = by_validator.get(spec.validator, 0) + 1
-    order_specs = [
-        fields[k]
-        for k in all_keys
-        if fields[k].validator == "order_number" and fields[k].prose != "off"
-    ]
+    by_validator, order_specs = _type_shapes(fields, tuple(all_keys))
+    order_ids = tuple(map(id, order_specs))
+    day = now.date()
     found: dict[str, ProseValue] = {}
     for key in keys:
         spec = fields[key]
@@ -399,8 +452,17 @@ def find_in_prose(
             if value:
                 found[key] = ProseValue(key, value, where)
             continue
+        shared = by_validator.get(spec.validator, 0) > 1
         for item in reversed(texts):
-            values = _field_values(key, spec, item, by_validator, order_specs, now)
+            memo_key = (id(spec), item.text, shared, order_ids, day)
+            hit = _VALUES_MEMO.get(memo_key)
+            if hit is not None and hit[0] is spec:
+                values = hit[1]
+            else:
+                values = _field_values(key, spec, item, by_validator, order_specs, now)
+                if len(_VALUES_MEMO) >= _VALUES_MEMO_MAX:
+                    _VALUES_MEMO.clear()
+                _VALUES_MEMO[memo_key] = (spec, values)
             if values:
                 distinct = list(dict.fromkeys(values))
                 found[key] = ProseValue(key, distinct[0], item.comment_id, tuple(distinct[1:]))
@@ -556,7 +618,7 @@ def _field_values(
 def values_in_text(key: str, spec: FieldSpec, text: str, now: datetime) -> list[str]:
     """Distinct valid values of one field written in ``text`` (a labelled value with a
     remark around it: "ana@x.com.br (confirmado)", "dentro da política")."""
-    item = _Text("", [text])
+    item = _Text("", (text, fold_same_length(text)))
     order_specs = [spec] if spec.validator == "order_number" else []
     return _field_values(key, spec, item, {}, order_specs, now)
 
