@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from .model import Comment
-from .textnorm import fold
+from .textnorm import WORD_ABBREVIATIONS, fold
 
 __all__ = [
     "Checklist",
@@ -192,7 +192,22 @@ def normalize_label(text: str) -> str:
         s = _NUMERO.sub("no", s)
     if "/" in s or "-" in s:
         s = " ".join(_ABBREVIATION.sub(lambda m: _ABBREVIATIONS[m.group().rstrip()], s).split())
-    return s
+    words = [_expand(w) for w in s.split() if w not in _CONNECTORS]
+    if len(words) > 1 and words[-1] in _QUALIFIERS:
+        words.pop()  # "CPF correto: ..." in a follow-up note is the CPF
+    return " ".join(words)
+
+
+def _expand(word: str) -> str:
+    return WORD_ABBREVIATIONS.get(word.rstrip("."), word)
+
+
+_CONNECTORS = frozenset({"do", "da", "de", "dos", "das"})
+"""Dropped from labels: "email voucher" is "E-mail do voucher"."""
+_QUALIFIERS = frozenset(
+    {"correto", "correta", "certo", "certa", "atualizado", "atualizada", "corrigido",
+     "corrigida", "novo", "nova", "valido", "valida"}
+)  # fmt: skip
 
 
 # Agents' shorthand in labels: "email p/ envio", "e-mail c/ cópia".
@@ -454,8 +469,8 @@ def _parse(body: str, index: LabelIndex) -> _Parsed:
         if hit is None:
             if line and not _TEMPLATE_LINE.match(line):
                 prose.append(line)
-                if ":" in line and (unknown := _short_label(line, index, number)):
-                    short.append(unknown)
+            if ":" in line and (unknown := _short_label(line, index, number)):
+                short.append(unknown)
             continue
         key, label, raw = hit
         if ". " in line or "; " in line:
@@ -690,6 +705,23 @@ def _comment_checklists(comment: Comment) -> list[Checklist]:
             current.add_line(line, number)
     if current is not None:
         found.append(current.build(str(comment.id)))
+    return found
+
+
+def untitled_checklists(comments: Sequence[Comment]) -> list[Checklist]:
+    """Each comment's marked questions read as one checklist without a title, newest
+    comment first: agents paste the SOP's questions without the macro's title line."""
+    found: list[Checklist] = []
+    for comment in reversed(_chronological(comments)):
+        body = comment.body or ""
+        if "(" not in body and "[" not in body:
+            continue
+        builder = _Builder("")
+        for number, line in enumerate(comment_lines(body), start=1):
+            builder.add_line(line, number)
+        checklist = builder.build(str(comment.id))
+        if any(q.marked for q in checklist.questions):
+            found.append(checklist)
     return found
 
 

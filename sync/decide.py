@@ -15,7 +15,7 @@ from __future__ import annotations
 import fnmatch
 import mimetypes
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -41,6 +41,7 @@ from .comment_parser import (
     extract_fields,
     normalize_label,
     short_labelled,
+    untitled_checklists,
 )
 from .effects import carries_marker
 from .field_sources import HelpdeskValue, helpdesk_values
@@ -286,8 +287,9 @@ def _prepare(
     field_keys = sorted(field_keys, key=mapping.field_order.__getitem__)
     local_now = now.astimezone(mapping.calendar.zone)
     required = ctype.steering_keys if ctype else mapping.preflight_steering
+    asked = ctype.required_keys if ctype else frozenset()
     checked, invalid, found = _validate_present(
-        mapping, field_keys, raw, ticket, env, local_now, internal, required
+        mapping, field_keys, raw, ticket, env, local_now, internal, required, asked
     )
     return _Prepared(
         env,
@@ -415,7 +417,13 @@ def _decide(mapping: CompiledMapping, ticket: Ticket, prepared: _Prepared) -> De
             missing.append(Missing(key, mapping.spec.attachments[key].label, sop))
     if spec.checklist is not None:
         _check_checklist(
-            spec.checklist, (spec.name, *spec.aliases), checklists, missing, invalid, sop
+            spec.checklist,
+            (spec.name, *spec.aliases),
+            checklists,
+            missing,
+            invalid,
+            sop,
+            internal,
         )
 
     pending: list[Action] = []
@@ -666,6 +674,7 @@ def _validate_present(
     now: datetime,
     internal: tuple[Comment, ...],
     required: frozenset[str],
+    asked: frozenset[str] = frozenset(),
 ) -> tuple[list[str], list[Invalid], list[Found]]:
     """Validate every field the ticket holds, wherever it is.
 
@@ -699,6 +708,8 @@ def _validate_present(
             value, source, where = helpdesk[key].value, "field", helpdesk[key].source
         elif key in prose:
             seen = prose[key]
+            if seen.ambiguous and key not in asked:
+                continue  # an optional datum the text leaves open is not asked for
             if seen.ambiguous:
                 shown = [
                     mask_value(fspec.validator, v) if sensitive else v
@@ -971,9 +982,22 @@ def _check_checklist(
     missing: list[Missing],
     invalid: list[Invalid],
     sop: str,
+    comments: Sequence[Comment] = (),
 ) -> None:
     keys = {_title_key(spec.title), *(_title_key(a) for a in aliases)}
     found = next((c for c in reversed(checklists) if _title_key(c.title) in keys), None)
+    if found is None and spec.questions:
+        # The SOP's questions pasted without the macro's title line: the checklist when
+        # every one of its questions is there.
+        wanted = {_question_key(q) for q in spec.questions}
+        found = next(
+            (
+                c
+                for c in untitled_checklists(comments)
+                if wanted <= {_question_key(q.text) for q in c.questions}
+            ),
+            None,
+        )
     label = f"Checklist - {spec.title}"
     if found is None:
         missing.append(Missing("checklist", label, sop))

@@ -13,7 +13,9 @@ order, in:
 
 A source names a ticket field by its API name, ``requester.<part>`` or
 ``organization.<part>`` (part: ``name``, ``email``, ``document``, ``phone``) or
-``tag:<name>`` (the value is "Sim" when the ticket carries the tag). Pure: no I/O.
+``tag:<name>`` (the value is "Sim" when the ticket carries the tag) or ``category:<n>``
+(the n-th level of the ticket's category path, for accounts that keep a datum such as the
+distributor in a level below the SOP item: "Pedidos > Atraso > Tambasa"). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -53,6 +55,10 @@ def source_problem(source: str) -> str | None:
         return f"'{source}': {head} has {', '.join(PARTY_PARTS)}"
     if source.startswith("tag:") and not source[4:].strip():
         return "'tag:' needs a tag name"
+    if source.startswith("category:"):
+        level = source[len("category:") :].strip()
+        if not level.isdigit() or int(level) < 1:
+            return f"'{source}': the category level is a number from 1 ('category:3')"
     return None
 
 
@@ -111,6 +117,11 @@ def read_source(ticket: Ticket, source: str) -> str | None:
     if dot and head in PARTY_PREFIXES:
         party = ticket.requester if head == "requester" else ticket.organization
         return party.get(part) if party is not None else None
+    if source.startswith("category:"):
+        # "Pedidos > Atraso > Tambasa" with category:3 -> "Tambasa".
+        levels = [p.strip() for p in re.split(r"\s*[>»]\s*", ticket.request_type or "")]
+        level = int(source[len("category:") :])
+        return levels[level - 1] or None if len(levels) >= level else None
     if source.startswith("tag:"):
         wanted = source[4:].strip().casefold()
         tags = ticket.fields.get("tags") or ()

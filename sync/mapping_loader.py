@@ -29,7 +29,7 @@ from .mapping_schema import (
 )
 from .prose import searchable
 from .templates import check_placeholders
-from .textnorm import fold
+from .textnorm import WORD_ABBREVIATIONS, fold
 from .validators import REGISTRY, option_errors, validate
 from .yaml_lines import LocatedDocumentError, dotted, line_of, load_yaml, validation_problems
 
@@ -61,6 +61,9 @@ class CompiledType:
     short_labels: Mapping[str, str] = field(default_factory=dict)
     """Normalized leading words of one field's label among this type's fields ("motivo" ->
     motivo_voucher), for labels agents shorten; a prefix two fields share is absent."""
+    required_keys: frozenset[str] = frozenset()
+    """Fields the type or one of its rules requires: only these are reported when the
+    prose holds two different values (an optional one is left unread)."""
     short_keys: frozenset[str] = frozenset()
     """The fields ``short_labels`` can name."""
     advise_only: frozenset[str] = frozenset()
@@ -138,7 +141,11 @@ _WORD_SPLIT = re.compile(r"[^0-9a-z]+")
 
 def _stems(text: str) -> frozenset[str]:
     """Significant word stems of a folded text: "Liberação de pagamentos" -> {liber, pagam}."""
-    words = (w for w in _WORD_SPLIT.split(fold(text)) if w and w not in _STOPWORDS)
+    words = (
+        WORD_ABBREVIATIONS.get(w, w)
+        for w in _WORD_SPLIT.split(fold(text))
+        if w and w not in _STOPWORDS
+    )
     return frozenset(w[:5] if len(w) > 5 else w.rstrip("s") or w for w in words)
 
 
@@ -620,10 +627,17 @@ def _compile(
             tspec,
             rules,
             keys,
-            steering,
-            short,
-            frozenset(short.values()),
-            _advise_only([*spec.preflight, *rules], tspec),
+            steering_keys=steering,
+            short_labels=short,
+            required_keys=frozenset(
+                [
+                    *tspec.require,
+                    *tspec.at_least_one_of,
+                    *(k for r in rules for k in (*r.require, *r.at_least_one_of)),
+                ]
+            ),
+            short_keys=frozenset(short.values()),
+            advise_only=_advise_only([*spec.preflight, *rules], tspec),
         )
         for name in (tspec.name, *tspec.aliases):
             index[type_key(name)] = tspec.name

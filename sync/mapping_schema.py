@@ -55,10 +55,12 @@ class FieldSpec(_Strict):
     ticket_field: str | list[str] | None = None
     """Default helpdesk source(s) of the value (a field's API name, ``requester.email``,
     ``organization.name``, ``tag:x``); an account's ``fields:`` config replaces them."""
-    prose: Literal["auto", "description", "off"] = "auto"
+    prose: Literal["auto", "description", "clause", "off"] = "auto"
     """How the value is found in unlabelled comment text: ``auto`` by its validator's shape
     (CPF, e-mail, ...), choices and ``phrases``, or next to its ``cues``; ``description``:
-    the comment's prose itself (free-text fields); ``off``: only labelled or from fields."""
+    the comment's prose itself (free-text fields); ``clause``: the words after one of its
+    ``cues`` up to the end of the clause ("status do pedido emitido" -> "emitido"), for a
+    short value that is no proper name; ``off``: only labelled or from fields."""
     cues: list[str] = Field(default_factory=list)
     """Words that name the value in prose ("pedido", "pedido GAR"); default: none, and
     then a shape-recognised value counts only when no other field of the type shares its

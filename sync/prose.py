@@ -95,6 +95,8 @@ _ORDER_NEXT = re.compile(r"\s*(?:,|/|&|\be\b)\s*#?\s?(\d(?:[a-z0-9./-]*[a-z0-9])
 _NOT_GENERATED = r"(?:ainda\s+)?(?:nao|n)\s+(?:foi\s+)?gerad[oa]"
 _ORDER_TAIL = rf"{_ORDER_GLUE}({_ORDER_ID})"
 _NOT_GENERATED_TAIL = rf"[^.\n;]{{0,20}}?{_NOT_GENERATED}"
+_CLAUSE = r"\s*(?:[:=-]\s*|(?:e|é|esta|está|foi|ficou|como)\s+)?([^\n,.;:()]{2,60})"
+_CLAUSE_WORDS = 4
 _NAME_LEAD = r"\s*(?:[:=(-]\s*|(?:é|e|foi|de|do|da|em)\s+)?"
 
 
@@ -526,12 +528,32 @@ def _description(
     kept = []
     for sentence in _SENTENCE.split(text):
         folded = fold_same_length(sentence)
-        if any(p.search(folded) for spec in stated for p, _ in _choice_table(spec)):
+        if stated and _only_states(folded, stated):
             continue
         if stems is not None and not stems.search(folded):
             continue
         kept.append(sentence)
     return " ".join(s for s in kept if s.strip())
+
+
+def _only_states(folded: str, stated: Sequence[FieldSpec]) -> bool:
+    """Whether a sentence says little beyond another field's phrase: "Cliente solicitou
+    ouvidoria." does; "... pedindo ouvidoria por causa da demora na troca da impressora"
+    also tells what happened."""
+    rest = folded
+    hit = False
+    for spec in stated:
+        for pattern, _ in _choice_table(spec):
+            if pattern.search(rest):
+                hit = True
+                rest = pattern.sub(" ", rest)
+    return hit and len(_ACCOUNT_WORD.findall(rest)) < _ACCOUNT_MIN_WORDS
+
+
+_ACCOUNT_WORD = re.compile(r"[^\W\d_]{3,}")
+_ACCOUNT_MIN_WORDS = 6
+"""Words of three letters or more a sentence keeps, beyond another field's phrase, to
+count as an account of the case."""
 
 
 def _canonical(spec: FieldSpec, raw: str, now: datetime) -> str | None:
@@ -600,6 +622,16 @@ def _field_values(
             canonical = _canonical(spec, raw, now)
             if canonical is not None:
                 out.setdefault(canonical, raw)
+    if not out and spec.prose == "clause":
+        for cue in sorted(_cue_words(key, spec), key=len, reverse=True):
+            for match in _cue_regex(cue, _CLAUSE).finditer(item.folded):
+                start, end = match.span(1)
+                raw = " ".join(item.text[start:end].split()[:_CLAUSE_WORDS])
+                canonical = _canonical(spec, raw, now) if raw else None
+                if canonical is not None:
+                    out.setdefault(canonical, raw)
+            if out:
+                break
     if not out and spec.cues and validator in ("text", "city", "uf"):
         claimed: list[tuple[int, int]] = []
         for cue in sorted(_cue_words(key, spec), key=len, reverse=True):

@@ -19,3 +19,14 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _SPACES.sub(" ", stripped.casefold()).strip()
+
+
+WORD_ABBREVIATIONS = {
+    "ped": "pedido", "pgto": "pagamento", "pagto": "pagamento", "cod": "codigo",
+    "nro": "numero", "num": "numero", "tel": "telefone", "cel": "celular",
+    "end": "endereco", "obs": "observacao", "qtd": "quantidade", "qtde": "quantidade",
+    "desc": "descricao", "solic": "solicitacao", "doc": "documento", "docs": "documentos",
+    "inst": "instalacao", "cert": "certificado", "info": "informacao",
+}  # fmt: skip
+"""Folded shorthand agents write in labels and categories, without the trailing dot
+("Ped. GAR", "Liberação pgto", "Reenvio cód. instalação") -> the word it stands for."""
