@@ -517,6 +517,11 @@ def _comment_fields(comment: Comment, index: LabelIndex) -> Iterator[FieldValue]
         yield FieldValue(key, value, label, cid, number)
 
 
+def labelled_values_of(body: str, index: LabelIndex) -> tuple[tuple[str, str, str, int], ...]:
+    """(key, value, label as written, line) of a comment body's labelled values."""
+    return _parse(body, index).fields
+
+
 def unlabelled_lines_of(body: str, index: LabelIndex) -> tuple[str, ...]:
     """``unlabelled_lines`` of a comment body."""
     return _parse(body, index).prose

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from .actions import (
@@ -283,8 +284,14 @@ def _prepare(
         anchor=max((c.created_at for c in internal), default=ticket.updated_at),
         now=now,
     )
-    field_keys = ctype.field_keys if ctype else _preflight_keys(mapping)
-    field_keys = sorted(field_keys, key=mapping.field_order.__getitem__)
+    field_keys = (
+        ctype.ordered_keys
+        if ctype and ctype.ordered_keys
+        else sorted(
+            ctype.field_keys if ctype else _preflight_keys(mapping),
+            key=mapping.field_order.__getitem__,
+        )
+    )
     local_now = now.astimezone(mapping.calendar.zone)
     required = ctype.steering_keys if ctype else mapping.preflight_steering
     asked = ctype.required_keys if ctype else frozenset()
@@ -667,7 +674,7 @@ def _preflight_keys(mapping: CompiledMapping) -> frozenset[str]:
 
 def _validate_present(
     mapping: CompiledMapping,
-    keys: list[str],
+    keys: Sequence[str],
     raw: Mapping[str, FieldValue],
     ticket: Ticket,
     env: _Env,
@@ -931,18 +938,29 @@ def _same(value: Any, expected: Any) -> bool:
 
 
 def _matched_attachments(specs: Mapping[str, AttachmentSpec], ticket: Ticket) -> frozenset[str]:
+    if not ticket.attachments or not specs:
+        return frozenset()
     matched = set()
     for key, spec in specs.items():
+        patterns = tuple(spec.patterns)
+        content_types = tuple(spec.content_types)
         for attachment in ticket.attachments:
-            name = fold(attachment.name)
-            if not any(fnmatch.fnmatchcase(name, fold(p)) for p in spec.patterns):
-                continue
-            ctype = _content_type(attachment)
-            if spec.content_types and not any(ctype.startswith(c) for c in spec.content_types):
-                continue
-            matched.add(key)
-            break
+            if _attachment_matches(
+                patterns, content_types, attachment.name, _content_type(attachment)
+            ):
+                matched.add(key)
+                break
     return frozenset(matched)
+
+
+@lru_cache(maxsize=4096)
+def _attachment_matches(
+    patterns: tuple[str, ...], content_types: tuple[str, ...], name: str, ctype: str
+) -> bool:
+    folded = fold(name)
+    if not any(fnmatch.fnmatchcase(folded, fold(p)) for p in patterns):
+        return False
+    return not content_types or any(ctype.startswith(c) for c in content_types)
 
 
 def _title_key(text: str) -> str:

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from .mapping_schema import (
     TimerSpec,
     TypeSpec,
 )
+from .prose import prepare as prepare_prose
 from .prose import searchable
 from .templates import check_placeholders
 from .textnorm import WORD_ABBREVIATIONS, fold
@@ -61,6 +63,8 @@ class CompiledType:
     short_labels: Mapping[str, str] = field(default_factory=dict)
     """Normalized leading words of one field's label among this type's fields ("motivo" ->
     motivo_voucher), for labels agents shorten; a prefix two fields share is absent."""
+    ordered_keys: tuple[str, ...] = ()
+    """``field_keys`` in the order the mapping file lists its fields."""
     required_keys: frozenset[str] = frozenset()
     """Fields the type or one of its rules requires: only these are reported when the
     prose holds two different values (an optional one is left unread)."""
@@ -238,6 +242,7 @@ def _best(
     return TypeMatch(None, "ambiguous", tuple(best))
 
 
+@lru_cache(maxsize=8192)
 def type_key(raw: str) -> str:
     """Folded key of a type name or category path: "A > B", "A / B", "A/B" are one path.
 
@@ -607,6 +612,8 @@ def _compile(
     types: dict[str, CompiledType] = {}
     index: dict[str, str] = {}
     children: dict[str, list[str]] = {}
+    for key, fspec in spec.fields.items():
+        prepare_prose(key, fspec)
     for tspec in spec.types:
         rules = (*spec.common, *tspec.rules)
         keys = frozenset(
@@ -628,6 +635,7 @@ def _compile(
             rules,
             keys,
             steering_keys=steering,
+            ordered_keys=tuple(k for k in spec.fields if k in keys),
             short_labels=short,
             required_keys=frozenset(
                 [

@@ -34,9 +34,8 @@ from typing import Any
 
 from .comment_parser import (
     LabelIndex,
-    extract_fields,
+    labelled_values_of,
     normalize_label,
-    unlabelled_lines,
     unlabelled_lines_of,
 )
 from .mapping_schema import FieldSpec
@@ -490,21 +489,30 @@ def _account(
     another field ("Cliente solicitou ouvidoria."). With ``cues``, only the sentences
     that hold one of them (word stems: "fizemos", "book") are the field's.
     """
-    others = {k for k in all_keys if k != key and fields[k].prose == "description"}
-    stated = [fields[k] for k in all_keys if k != key and fields[k].phrases]
+    others = frozenset(k for k in all_keys if k != key and fields[k].prose == "description")
+    stated = tuple(fields[k] for k in all_keys if k != key and fields[k].phrases)
     stems = _stems(spec)
     parts: list[str] = []
     where = ""
     for comment in comments:
-        lines = list(unlabelled_lines(comment, index))
-        if others:
-            labelled = extract_fields([comment], index)
-            lines += [fv.value for k, fv in labelled.items() if k in others]
-        kept = _description("\n".join(lines), stated, stems)
+        body = comment.body or ""
+        memo_key = (body, id(index), others, tuple(map(id, stated)), id(spec))
+        kept = _ACCOUNT_MEMO.get(memo_key)
+        if kept is None:
+            lines = list(unlabelled_lines_of(body, index))
+            if others:
+                lines += [v for k, v, _, _ in labelled_values_of(body, index) if k in others]
+            kept = _description("\n".join(lines), stated, stems)
+            if len(_ACCOUNT_MEMO) >= _VALUES_MEMO_MAX:
+                _ACCOUNT_MEMO.clear()
+            _ACCOUNT_MEMO[memo_key] = kept
         if kept:
             parts.append(kept)
             where = str(comment.id)
     return "\n".join(parts), where
+
+
+_ACCOUNT_MEMO: dict[tuple[Any, ...], str] = {}
 
 
 def _stems(spec: FieldSpec) -> re.Pattern[str] | None:
@@ -647,6 +655,28 @@ def _field_values(
     return list(out.values())
 
 
+def prepare(key: str, spec: FieldSpec) -> None:
+    """Compile what reading ``spec``'s values in prose needs, once, when its mapping loads,
+    so no decision pays for a first regex compile."""
+    if not searchable(spec):
+        return
+    if spec.validator in ("enum", "yes_no") or spec.phrases:
+        _any_choice(spec)
+    if spec.prose == "description":
+        _stems(spec)
+    cues = _cue_words(key, spec) if spec.cues else ()
+    for cue in cues:
+        _cue_regex(cue)
+        _cue_regex(cue, _NAME_LEAD)
+        if spec.prose == "clause":
+            _cue_regex(cue, _CLAUSE)
+    if spec.validator == "order_number":
+        for cue in _order_cues(spec):
+            _cue_regex(cue)
+            _cue_regex(cue, _ORDER_TAIL, plural=True)
+            _cue_regex(cue, _NOT_GENERATED_TAIL)
+
+
 def values_in_text(key: str, spec: FieldSpec, text: str, now: datetime) -> list[str]:
     """Distinct valid values of one field written in ``text`` (a labelled value with a
     remark around it: "ana@x.com.br (confirmado)", "dentro da política")."""
@@ -660,6 +690,7 @@ __all__ = [
     "ProseValue",
     "find_in_prose",
     "fold_same_length",
+    "prepare",
     "searchable",
     "values_in_text",
 ]

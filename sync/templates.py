@@ -46,7 +46,11 @@ def placeholders(template: str) -> list[tuple[str, str | None]]:
 
 
 def check_placeholders(template: str, field_keys: set[str]) -> list[str]:
-    """Problems with a template's placeholders (unknown names, fields or keys)."""
+    """Problems with a template's placeholders (unknown names, fields or keys).
+
+    The template is also split into its lines here, once, so rendering never pays for it.
+    """
+    _compile(template)
     problems: list[str] = []
     for root, key in placeholders(template):
         if key is None:
@@ -85,8 +89,10 @@ def render(template: str, names: _Names, roots: Mapping[str, Mapping[str, Any]])
     if "{" not in template:
         return template
 
+    empty: Mapping[str, Any] = {}
+
     def _value(root: str, key: str | None) -> str:
-        value = names.get(root) if key is None else roots.get(root, {}).get(key)
+        value = names.get(root) if key is None else roots.get(root, empty).get(key)
         return "" if value is None else str(value)
 
     out: list[str] = []
@@ -94,7 +100,7 @@ def render(template: str, names: _Names, roots: Mapping[str, Mapping[str, Any]])
         if condition is not None and not _value(*condition).strip():
             continue
         rendered = "".join(
-            part if isinstance(part, str) else _value(part[0], part[1]) for part in parts
+            [part if part.__class__ is str else _value(*part) for part in parts]  # type: ignore[misc]
         )
         if only_placeholders and not rendered.strip():
             continue
@@ -105,7 +111,7 @@ def render(template: str, names: _Names, roots: Mapping[str, Mapping[str, Any]])
 _Part = str | tuple[str, str | None]
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=4096)
 def _compile(
     template: str,
 ) -> tuple[tuple[tuple[str, str | None] | None, tuple[_Part, ...], bool], ...]:

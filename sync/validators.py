@@ -734,9 +734,23 @@ def validate(
     options: Mapping[str, Any] | None = None,
     now: datetime | None = None,
 ) -> Check:
-    """Validate one raw value; raises KeyError only for an unknown validator name."""
+    """Validate one raw value; raises KeyError only for an unknown validator name.
+
+    Pure in its arguments (``now`` counts by its day), so results are kept in a bounded
+    memo: answers repeat ("Sim", "Pix", a customer's CNPJ on every pass of a ticket).
+    """
+    memo_key = (name, raw, id(options), now.date() if now is not None else None)
+    hit = _MEMO.get(memo_key)
+    if hit is not None and hit[0] is options:
+        return hit[1]
     spec = REGISTRY[name]
     text = _clean(raw)
-    if not text:
-        return _fail("valor vazio")
-    return spec.func(text, options or {}, now)
+    check = spec.func(text, options or {}, now) if text else _fail("valor vazio")
+    if len(_MEMO) >= _MEMO_MAX:
+        _MEMO.clear()
+    _MEMO[memo_key] = (options, check)
+    return check
+
+
+_MEMO: dict[tuple[Any, ...], tuple[Mapping[str, Any] | None, Check]] = {}
+_MEMO_MAX = 16384
