@@ -296,6 +296,7 @@ def _label_line(line: str, index: LabelIndex) -> tuple[str, str, str] | None:
         return None
     limit = index._max_left
     tried = 0
+    previous = 0
     for match in _SEP.finditer(line):
         start = match.start()
         if start > limit or tried >= _MAX_SEPARATORS:
@@ -305,12 +306,16 @@ def _label_line(line: str, index: LabelIndex) -> tuple[str, str, str] | None:
             continue
         hit = index._resolve(line[:start])
         if hit is None and line[start] == ":":
-            # "Ouvidoria - Solicitada pelo cliente: Sim": a heading before the label.
+            # "Ouvidoria - Solicitada pelo cliente: Sim", "corrigindo: CPF correto: 529...":
+            # a heading before the label.
             dash = _LAST_DASH.search(line, 0, start)
             if dash is not None:
                 hit = index._resolve(line[dash.end() : start])
+            if hit is None and previous:
+                hit = index._resolve(line[previous:start])
         if hit is not None:
             return hit[0], hit[1], line[match.end() :]
+        previous = match.end()
     # A label written inside prose, after a sentence ends: "KA analisou. Persiste: sim".
     if ". " in line or "; " in line:
         for match in _INLINE_SEP.finditer(line):

@@ -135,7 +135,7 @@ def read_source(ticket: Ticket, source: str) -> str | None:
 
 def _shown(source: str) -> str:
     head = source.partition(".")[0]
-    if head in PARTY_PREFIXES or source.startswith(("tag:", "fields.")):
+    if head in PARTY_PREFIXES or source.startswith(("tag:", "fields.", "category:")):
         return source
     return f"fields.{source}"
 
