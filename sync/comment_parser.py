@@ -70,6 +70,11 @@ _LI_RUN = re.compile(
 _BLOCK_RUN = re.compile(rf"<(?:{_BR_HEAD}<)?{_BLOCK_HEAD}(?:{_BLOCK_TAG})*", re.IGNORECASE)
 _BR = re.compile(rf"<br{_NAME_END}{_ATTRS}>", re.IGNORECASE)
 _CELL_END = re.compile(r"</t[dh]\s*>", re.IGNORECASE)
+# A label cell followed by its value cell in one row: "<td>Agência</td><td>3069</td>".
+_PAIR_CELLS = re.compile(
+    r"<t([dh])\b[^>]*>(?P<label>(?:(?!</t[dh]|<t[dh]\b)[^:\n])*?)</t[dh]\s*>[ \t]*(?=<td\b)",
+    re.IGNORECASE,
+)
 _TAG = re.compile(
     rf"</?[a-zA-Z][a-zA-Z0-9:-]*{_NAME_END}(?:{_ATTRS}>|[^<>]*>)|<![^<>]*>|<\?[^<>]*>"
 )
@@ -93,6 +98,15 @@ def html_to_text(body: str) -> str:
     return _tidy(text)
 
 
+def _label_cell(match: re.Match[str]) -> str:
+    """A table cell that names the next cell's value ends with ":" (a label), unless it
+    holds nothing but markup."""
+    label = match["label"]
+    if not _TAG.sub("", label).strip():
+        return match.group(0)
+    return f"<t{match.group(1)}>{label}:</t{match.group(1)}>"
+
+
 def _markup_to_text(text: str) -> str:
     """Strip tags and decode entities; the slow path of ``html_to_text``."""
     if "\r" in text:
@@ -108,6 +122,8 @@ def _markup_to_text(text: str) -> str:
             text = _LI_RUN.sub("\n" + _BULLET_MARK, text)
         text = _BLOCK_RUN.sub("\n", text)
         text = _BR.sub("\n", text)
+        if "<t" in text or "<T" in text:
+            text = _PAIR_CELLS.sub(_label_cell, text)
         text = _CELL_END.sub(" ", text)
         text = _TAG.sub("", text)
         if _BULLET_MARK in text:
@@ -139,17 +155,24 @@ def comment_lines(body: str) -> tuple[str, ...]:
         # "Pedido: 1 | Pagamento: Pix": agents separate labelled values with pipes.
         text = text.replace(" | ", "\n")
     lines = text.split("\n")
-    if " / " in text:
-        lines = [part for line in lines for part in _slash_pairs(line)]
+    if any(separator in text for separator in _PAIR_SEPARATORS):
+        lines = [part for line in lines for part in _pairs(line)]
     return tuple(lines)
 
 
-def _slash_pairs(line: str) -> list[str]:
-    """ "Pedido: 1 / Atrasado: Sim / Distribuidor: Tambasa" -> one line per pair; a line
-    whose slashes do not separate ``Label: value`` pairs ("Boleto / Pix") is kept whole."""
-    parts = line.split(" / ")
-    if len(parts) > 1 and all(":" in part[1:] for part in parts):
-        return [part.strip() for part in parts]
+_PAIR_SEPARATORS = (" // ", " / ", " - ", " – ", " — ")
+
+
+def _pairs(line: str) -> list[str]:
+    """One line per ``Label: value`` pair: "Pedido: 1 / Atrasado: Sim", "IP: 1.2.3.4 -
+    Motivo: firewall". A separator splits only when two or more of the parts hold a
+    label, so "Rua XV, 800 - Centro" and "Boleto / Pix" stay whole."""
+    for separator in _PAIR_SEPARATORS:
+        if separator not in line:
+            continue
+        parts = line.split(separator)
+        if sum(1 for part in parts if ":" in part[1:]) >= 2:
+            return [part.strip() for part in parts if part.strip()]
     return [line]
 
 
@@ -157,7 +180,8 @@ def _slash_pairs(line: str) -> list[str]:
 
 _PROMPT_WORDS = "informe|indique|forne[cç]a|especifique|anexe|descreva|confirme|registre|preencha"
 _LABEL_PREFIX = re.compile(
-    r"^(?:[•·▪▫◦‣●○■□➢➤►>*\-–—\"'“”‘’«»]+\s*|\d{1,3}[.)](?:\s+|$)|[a-z]\)\s*)*"
+    r"^(?:[•·▪▫◦‣●○■□➢➤►>*\-–—\"'“”‘’«»]+\s*|\d{1,3}[.)](?:\s+|$)|[a-z]\)\s*"
+    r"|[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D]+\s*)*"
     rf"(?:(?:{_PROMPT_WORDS})(?:\s*:\s*|\s+))?"
     r"(?:(?:o|a|os|as)\s+)?",
     re.IGNORECASE,
@@ -321,12 +345,30 @@ def _label_line(line: str, index: LabelIndex) -> tuple[str, str, str] | None:
         for match in _INLINE_SEP.finditer(line):
             start = match.start()
             boundary = max(line.rfind(". ", 0, start), line.rfind("; ", 0, start))
-            if boundary < 0 or start - boundary > limit:
+            if boundary < 0 or start - boundary > limit or _abbreviated(line, boundary):
                 continue
             hit = index._resolve(line[boundary + 2 : start])
             if hit is not None:
                 return hit[0], hit[1], line[match.end() :]
     return None
+
+
+_WORD_BEFORE = re.compile(r"(\w+)$")
+
+
+def _abbreviated(text: str, dot: int) -> bool:
+    """Whether the "." at ``dot`` ends an abbreviation ("Lib. pagamento", "Sr. João"), not
+    a sentence."""
+    if text[dot] != ".":
+        return False
+    match = _WORD_BEFORE.search(text, 0, dot)
+    if match is None:
+        return False
+    word = fold(match.group(1))
+    return len(word) == 1 or word in WORD_ABBREVIATIONS or word in _TITLES
+
+
+_TITLES = frozenset({"sr", "sra", "dr", "dra", "av", "ref", "lib", "valid", "atend", "aprox"})
 
 
 def _prose_before_label(line: str, raw_value: str, index: LabelIndex) -> str:
@@ -424,7 +466,7 @@ def _second_label(line: str, index: LabelIndex) -> int | None:
     for match in _INLINE_SEP.finditer(value):
         start = match.start()
         boundary = max(value.rfind(". ", 0, start), value.rfind("; ", 0, start))
-        if boundary < 0 or start - boundary > index._max_left:
+        if boundary < 0 or start - boundary > index._max_left or _abbreviated(value, boundary):
             continue
         if index._resolve(value[boundary + 2 : start]) is not None:
             return offset + boundary + 1
@@ -476,6 +518,8 @@ def _parse(body: str, index: LabelIndex) -> _Parsed:
                 prose.append(line)
             if ":" in line and (unknown := _short_label(line, index, number)):
                 short.append(unknown)
+            if "(" in line:
+                fields.extend(_parenthesised(line, index, number))
             continue
         key, label, raw = hit
         if ". " in line or "; " in line:
@@ -502,6 +546,23 @@ def _parse(body: str, index: LabelIndex) -> _Parsed:
         if value:
             fields.append((key, value, label, number))
     return _Parsed(tuple(fields), tuple(prose), tuple(short))
+
+
+# "Motivo (rede bloqueada no GAR). IP público (189.45.112.30)." — a label with its value
+# in parentheses, closing a sentence.
+_PAREN_VALUE = re.compile(
+    r"(?:^|(?<=[.;!?]\s))(?P<label>[^().;:!?\n]{2,40}?)\s*\((?P<value>[^()\n]{2,200})\)"
+    r"\s*(?=[.;!?](?:\s|$)|$)"
+)
+
+
+def _parenthesised(line: str, index: LabelIndex, number: int) -> list[tuple[str, str, str, int]]:
+    out = []
+    for match in _PAREN_VALUE.finditer(line):
+        hit = index._resolve(match["label"])
+        if hit is not None and (value := _clean_value(match["value"])):
+            out.append((hit[0], value, hit[1], number))
+    return out
 
 
 def _short_label(line: str, index: LabelIndex, number: int) -> tuple[str, str, str, int] | None:

@@ -740,7 +740,7 @@ def _validate_present(
         check = validate(fspec.validator, value, fspec.options, now)
         if not check.ok and source == "label" and fspec.validator not in _PROSE_VALIDATORS:
             value, check = _within_remark(key, fspec, value, check, now)
-        if not check.ok and source == "prose":
+        if not check.ok and source == "prose" and not prose[key].stated:
             continue  # prose that is too short to describe anything: the field is absent
         shown_value = mask_value(fspec.validator, value) if sensitive else value
         if check.ok:

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 from .comment_parser import (
@@ -43,8 +44,9 @@ from .model import Comment
 from .validators import NOT_GENERATED, validate
 
 SHAPES = frozenset(
-    {"cpf", "cnpj", "cpf_cnpj", "email", "public_ip", "phone", "money", "date", "address"}
-)
+    {"cpf", "cnpj", "cpf_cnpj", "email", "public_ip", "phone", "money", "date", "address",
+     "bank_number"}
+)  # fmt: skip
 """Validators whose values are recognised by shape alone."""
 
 _CUE_WINDOW = 48
@@ -77,6 +79,8 @@ _PHONE = re.compile(
     r"(?<![\w/.-])(?:\+?55[\s.-]?)?(?:\(\s?0?\d{2}\s?\)|0?\d{2})[\s.-]?9?\s?\d{4}[\s.-]?\d{4}(?![\w/-])"
 )
 _NEGATED = re.compile(r"(?:\bnao|\bsem|\bnem)(?:\s+\w+)?\s+$")
+# "quer saber se o distribuidor aprovou": a question about the value, not the value.
+_ASKED = re.compile(r"\b(?:saber|pergunt\w*|verificar|confirmar|checar|duvida)\s+se\b[^.;!?\n]*$")
 """A choice right after "não quer", "sem", "nem" is what the customer does not want."""
 _PHONE_WORDS = re.compile(r"\b(?:tel|telefone|fone|cel|celular|whats|whatsapp|zap|contato)\b")
 _MONEY = re.compile(r"R\$\s?\d{1,3}(?:\.?\d{3})*(?:,\d{1,2})?(?!\d)", re.IGNORECASE)
@@ -87,6 +91,8 @@ _ADDRESS = re.compile(
     r"|[Pp]ra[çc]a|[Ll]argo)\s+(?=[A-ZÀ-Ý0-9])[^\n,;()]{2,60}?,?\s*(?:n[º°o]\.?\s*)?\d+[A-Za-z]?\b"
     r"(?:\s*[-–,]\s*[A-ZÀ-Ý][^\n,;()–]{0,40}?(?:/[A-Z]{2})?(?=\s*[-–,;()\n]|\.\s|\.?$))*"
 )
+# An agency or account number: digits, dots, an optional check digit after a dash.
+_BANK_NUMBER = re.compile(r"(?<![\w/.,-])\d[\d.]{1,14}(?:-[\dxX])?(?![\w/]|[.,]\d)")
 _DATE = re.compile(r"(?<![\d/,.])\d{1,2}/\d{1,2}(?:/\d{4})?(?![\d/])")
 _ORDER_ID = r"#?\s?(?=[a-z0-9./-]*\d)[a-z0-9](?:[a-z0-9./-]*[a-z0-9])?"
 _ORDER_GLUE = r"(?:\s*(?:n[o°º]|num(?:ero)?|nr|#)\.?)?\s*(?:[:=-]\s*)?(?:e\s+|é\s+)?"
@@ -134,6 +140,8 @@ class ProseValue:
     value: str
     comment_id: str
     others: tuple[str, ...] = ()
+    stated: bool = False
+    """Written right after the field's name although it fails the field's check."""
 
     @property
     def ambiguous(self) -> bool:
@@ -249,7 +257,18 @@ def _any_choice(spec: FieldSpec) -> re.Pattern[str]:
 
 
 def _words_pattern(text: str) -> re.Pattern[str]:
-    return _cue_regex(text)
+    """A choice or phrase as words, whatever punctuation stands between them in the text
+    ("boleto faturado - Trade Master" is also "boleto faturado Trade Master")."""
+    words = [w for w in text.split() if any(ch.isalnum() for ch in w)]
+    if not words:
+        return _cue_regex(text)
+    return _joined_words(tuple(words))
+
+
+@lru_cache(maxsize=2048)
+def _joined_words(words: tuple[str, ...]) -> re.Pattern[str]:
+    joined = r"[\s\-–—:,/]+".join(re.escape(w) for w in words)
+    return re.compile(rf"(?<![\w-]){joined}(?![\w-])")
 
 
 @lru_cache(maxsize=2048)
@@ -262,8 +281,17 @@ def _cue_regex(cue: str, tail: str = "", plural: bool = False) -> re.Pattern[str
 
 
 def _near_cue(folded: str, start: int, cues: Sequence[str]) -> bool:
+    """A cue stands shortly before ``start`` with no other number between them ("Ag 0912,
+    CC 33145-0": CC names the second number, Ag only the first)."""
     window = folded[max(0, start - _CUE_WINDOW) : start]
-    return any(_cue_regex(cue).search(window) for cue in cues)
+    for cue in cues:
+        for match in _cue_regex(cue).finditer(window):
+            if not _DIGIT.search(window, match.end()):
+                return True
+    return False
+
+
+_DIGIT = re.compile(r"\d")
 
 
 class _Text:
@@ -337,6 +365,8 @@ def _shape_matches(validator: str, item: _Text) -> Iterable[tuple[int, str]]:
                 yield m.start(), raw
     if validator == "money" and "$" in text:
         yield from ((m.start(), m.group()) for m in _MONEY.finditer(text))
+    if validator == "bank_number":
+        yield from ((m.start(), m.group()) for m in _BANK_NUMBER.finditer(text))
     if validator == "address":
         yield from ((m.start(), m.group()) for m in _ADDRESS.finditer(text))
     if validator == "date" and "/" in text:
@@ -468,7 +498,42 @@ def find_in_prose(
                 distinct = list(dict.fromkeys(values))
                 found[key] = ProseValue(key, distinct[0], item.comment_id, tuple(distinct[1:]))
                 break
+        else:
+            if spec.validator in _STATED_SHAPES:
+                for item in reversed(texts):
+                    if (raw := _stated_invalid(key, spec, item, now)) is not None:
+                        found[key] = ProseValue(key, raw, item.comment_id, stated=True)
+                        break
     return found
+
+
+_STATED_SHAPES = frozenset({"cpf", "cnpj", "cpf_cnpj", "email", "public_ip", "phone"})
+_STATED_LEAD = r"\s*(?:[:=-]|e|é|do cliente|do titular)?\s*$"
+
+
+def _stated_invalid(key: str, spec: FieldSpec, item: _Text, now: datetime) -> str | None:
+    """A value of the field's shape that fails its check right after the field's own name
+    ("CPF 925.524.761-13" with a wrong digit): the agent stated it, so it is reported as
+    invalid rather than ignored. Elsewhere a failing number is never taken as the field."""
+    names = _own_names(key, spec)
+    if not any(name in item.folded for name in names):
+        return None
+    for start, raw in _shape_matches(spec.validator, item):
+        if _canonical(spec, raw, now) is not None:
+            continue
+        window = item.folded[max(0, start - 24) : start]
+        if any(_cue_regex(cue, _STATED_LEAD).search(window) for cue in names):
+            return raw.strip()
+    return None
+
+
+def _own_names(key: str, spec: FieldSpec) -> tuple[str, ...]:
+    return _per_spec("own_names", spec, lambda: _make_own_names(spec))  # type: ignore[no-any-return]
+
+
+def _make_own_names(spec: FieldSpec) -> tuple[str, ...]:
+    names = {fold_same_length(n).strip() for n in (spec.label, *spec.synonyms, *spec.cues)}
+    return tuple(sorted((n for n in names if n), key=len, reverse=True))
 
 
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n")
@@ -564,6 +629,20 @@ _ACCOUNT_MIN_WORDS = 6
 count as an account of the case."""
 
 
+def _without_alternatives(folded: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Choices joined by "ou" ("oferecer voucher ou reembolso") are options put to the
+    customer, not the answer: both are dropped."""
+    ordered = sorted(spans)
+    offered: set[tuple[int, int]] = set()
+    for left, right in pairwise(ordered):
+        if _OR.fullmatch(folded, left[1], right[0]):
+            offered.update((left, right))
+    return [span for span in spans if span not in offered]
+
+
+_OR = re.compile(r"\s*(?:,\s*)?(?:ou|e/ou|/)\s*")
+
+
 def _canonical(spec: FieldSpec, raw: str, now: datetime) -> str | None:
     check = validate(spec.validator, raw, spec.options, now)
     return (check.value or raw) if check.ok else None
@@ -581,7 +660,7 @@ def _field_values(
     validator = spec.validator
     out: dict[str, str] = {}
     if validator in SHAPES:
-        shared = by_validator.get(validator, 0) > 1
+        shared = by_validator.get(validator, 0) > 1 or validator == "bank_number"
         cues = _cue_words(key, spec) if (shared or spec.cues) else ()
         for start, raw in _shape_matches(validator, item):
             if cues and not _near_cue(item.folded, start, cues):
@@ -611,6 +690,7 @@ def _field_values(
             for pattern, canonical in _choice_table(spec)
             for match in pattern.finditer(item.folded)
             if not _NEGATED.search(item.folded[max(0, match.start() - 16) : match.start()])
+            and not _ASKED.search(item.folded[max(0, match.start() - 60) : match.start()])
         ]
         hits.sort(key=lambda hit: (hit[0] - hit[1], hit[0]))
         spans: list[tuple[int, int]] = []
@@ -618,6 +698,7 @@ def _field_values(
             if any(a < end and start < b for a, b in spans):
                 continue
             spans.append((start, end))
+        spans = _without_alternatives(item.folded, spans)
         for _start, _end, canonical in sorted(
             (h for h in hits if (h[0], h[1]) in spans), key=lambda hit: hit[0]
         ):

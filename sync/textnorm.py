@@ -26,7 +26,8 @@ WORD_ABBREVIATIONS = {
     "nro": "numero", "num": "numero", "tel": "telefone", "cel": "celular",
     "end": "endereco", "obs": "observacao", "qtd": "quantidade", "qtde": "quantidade",
     "desc": "descricao", "solic": "solicitacao", "doc": "documento", "docs": "documentos",
-    "inst": "instalacao", "cert": "certificado", "info": "informacao",
+    "inst": "instalacao", "cert": "certificado", "info": "informacao", "lib": "liberacao",
+    "valid": "validacao", "atend": "atendimento",
 }  # fmt: skip
 """Folded shorthand agents write in labels and categories, without the trailing dot
 ("Ped. GAR", "Liberação pgto", "Reenvio cód. instalação") -> the word it stands for."""

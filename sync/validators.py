@@ -192,6 +192,17 @@ def _address(raw: str, options: Mapping[str, Any], now: datetime | None) -> Chec
     return _ok(" ".join(raw.split()).rstrip(_TRAILING_PUNCT))
 
 
+_BANK = re.compile(r"\d[\d. ]{0,14}(?:\s?-\s?[\dxX])?")
+
+
+def _bank_number(raw: str, options: Mapping[str, Any], now: datetime | None) -> Check:
+    """A bank agency or account number: digits, dots, an optional check digit after a dash."""
+    text = raw.strip().rstrip(_TRAILING_PUNCT)
+    if not _BANK.fullmatch(text):
+        return _fail("informe só números, com o dígito após o hífen (ex.: 12345-6)")
+    return _ok(" ".join(text.split()))
+
+
 def _city(raw: str, options: Mapping[str, Any], now: datetime | None) -> Check:
     """City name: some letters are required, so "0" or "-" placeholders are rejected."""
     if not any(ch.isalpha() for ch in raw):
@@ -660,6 +671,7 @@ _SPECS: tuple[ValidatorSpec, ...] = (
     _spec("integer", _integer, "Whole number with optional min/max.", ("min", "max")),
     _spec("city", _city, "City name (must contain letters)."),
     _spec("address", _address, "Street address or place (must contain letters)."),
+    _spec("bank_number", _bank_number, "Bank agency or account number (0341, 12345-6)."),
 )  # fmt: skip
 
 REGISTRY: Mapping[str, ValidatorSpec] = {spec.name: spec for spec in _SPECS}
