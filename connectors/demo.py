@@ -87,7 +87,9 @@ def _written(writes: list[Write], ticket_id: int, sandbox: FreshdeskSandbox) -> 
             out.append("update " + " ".join(parts))
         elif write.method == "POST" and write.path.endswith(f"/tickets/{ticket_id}/notes"):
             text = body.get("body", "")
-            out.append("task note" if "Tarefa de acompanhamento" in text else "private note")
+            # One note per decision: a follow-up task, when there is one, rides in it.
+            task = "Tarefa de acompanhamento" in text
+            out.append("private note (with follow-up task)" if task else "private note")
         elif write.method == "POST" and body.get("parent_id") == ticket_id:
             out.append(f"child ticket #{write.ticket_id}")
     return out

@@ -240,6 +240,9 @@ class _Env:
     roots: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     to_fill: list[str] = field(default_factory=list)
     """Labels of advised items that are absent (what the next level fills in)."""
+    written: dict[str, str] = field(default_factory=dict)
+    """Valid values as found (labelled line, helpdesk field or prose), before canonical
+    form: what notes and child tickets show ("11.222.333/0001-81", not "11222333000181")."""
     soft_invalid: set[str] = field(default_factory=set)
     """Advised-only fields with a wrong value, on the next level's list (``to_fill``)."""
 
@@ -745,6 +748,7 @@ def _validate_present(
         shown_value = mask_value(fspec.validator, value) if sensitive else value
         if check.ok:
             env.values[key] = check.value if check.value is not None else value
+            env.written[key] = value
             checked.append(fspec.label)
             found.append(Found(key, fspec.label, shown_value, source, where))
         else:
@@ -1088,7 +1092,7 @@ def _note_names(
     def details() -> str:
         # Every value found, wherever it was, in SOP order: labelled ones as typed, those
         # from helpdesk fields or prose as validated.
-        shown = {**env.values, **{key: found.value for key, found in env.raw.items()}}
+        shown = {**env.values, **env.written}
         return "\n".join(
             f"{fspec.label}: {shown[key]}"
             for key, fspec in mapping.spec.fields.items()
@@ -1119,6 +1123,7 @@ _CANONICAL_DISPLAY = frozenset({"enum", "yes_no", "uf"})
 def _display_values(mapping: CompiledMapping, env: _Env) -> dict[str, str]:
     """Field values for templates: as typed, except choices shown by their canonical name."""
     shown = {key: found.value for key, found in env.raw.items()}
+    shown.update(env.written)
     for key, value in env.values.items():
         if key not in shown or mapping.spec.fields[key].validator in _CANONICAL_DISPLAY:
             shown[key] = value
