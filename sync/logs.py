@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from .masking import MaskingFilter
+from .masking import MaskingFilter, mask_text
 
 _STANDARD = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
@@ -23,6 +23,15 @@ _STANDARD = frozenset(
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+
+
+def _traceback(formatter: logging.Formatter, record: logging.LogRecord) -> str:
+    """The record's traceback as the masking filter left it (``exc_text``); formatted and
+    masked here only for a record that did not pass the filter."""
+    if record.exc_text:
+        return record.exc_text
+    assert record.exc_info is not None
+    return mask_text(formatter.formatException(record.exc_info))
 
 
 class JsonFormatter(logging.Formatter):
@@ -36,8 +45,8 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         data.update(_extras(record))
-        if record.exc_info:
-            data["exception"] = self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:
+            data["exception"] = _traceback(self, record)
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
@@ -52,8 +61,8 @@ class TextFormatter(logging.Formatter):
         text = f"{stamp} {record.levelname:<7} {record.getMessage()}"
         if fields:
             text += f"  {fields}"
-        if record.exc_info:
-            text += "\n" + self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:
+            text += "\n" + _traceback(self, record)
         return text
 
 

@@ -238,3 +238,30 @@ def test_filter_always_passes_record_and_is_idempotent() -> None:
     assert masking.filter(record)
     assert record.getMessage() == "cpf 529.***.***-25"
     assert record.password == FILTERED
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_service_log_formats_keep_the_masked_traceback(fmt: str) -> None:
+    """Both formatters print the traceback the filter masked, never a fresh raw one."""
+    from sync.logs import setup_logging
+
+    root = logging.getLogger()
+    before = list(root.handlers), root.level
+    stream = io.StringIO()
+    setup_logging(fmt, "INFO", stream)
+    try:
+        try:
+            raise RuntimeError(f"rejected {CPF} {CNPJ} {EMAIL} {PHONE}")
+        except RuntimeError:
+            logging.getLogger("helpdesk_sync.test").exception("write failed")
+    finally:
+        for handler in list(root.handlers):
+            if handler not in before[0]:
+                root.removeHandler(handler)
+        root.setLevel(before[1])
+    output = stream.getvalue()
+    assert "Traceback" in output
+    assert "RuntimeError" in output
+    for raw in (CPF, CNPJ, EMAIL, "98765-4321"):
+        assert raw not in output
+    assert "529.***.***-25" in output
