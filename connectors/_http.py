@@ -7,6 +7,8 @@ Theory of operation
 * Retries (tenacity): 429, 5xx, timeouts and connection errors back off exponentially with
   jitter (``Retry-After`` wins when the server sends it, clamped to a maximum), up to
   ``RetryPolicy.attempts`` attempts and ``RetryPolicy.max_total_wait`` seconds of sleeping.
+  A 429 does not use up an attempt: a storm of them is waited out, each ``Retry-After``
+  honoured, until ``max_total_wait`` (300 s by default) or ``throttled_attempts``.
   Other 4xx are never retried: the same request would fail the same way.
 * Writes are special. A POST that timed out (or got a 502 from a proxy) may have been
   processed by the helpdesk even though no answer came back; sending it again would create a
@@ -42,7 +44,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from .base import AuthError, ConnectorError, FatalError, RetriableError
 
@@ -73,7 +75,10 @@ class RetryPolicy:
     """How hard one call is retried before the error goes to the engine."""
 
     attempts: int = 5
-    """Total attempts, the first included."""
+    """Total attempts, the first included, counting failures other than 429."""
+    throttled_attempts: int = 60
+    """429 answers one call may get before it gives up: a storm of them is waited out
+    (each ``Retry-After`` honoured), bounded by this and ``max_total_wait``."""
     backoff_base: float = 1.0
     """First backoff delay in seconds; doubles per attempt."""
     max_backoff: float = 30.0
@@ -464,10 +469,25 @@ class HttpClient:
                 return may_repeat
             return False
 
+        failed = {"throttled": 0, "other": 0}
+
+        def stop(state: RetryCallState) -> bool:
+            # A 429 means "not now", not "broken": it does not use up the attempts.
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, _RetryableStatus) and exc.response.status_code == 429:
+                failed["throttled"] += 1
+                if failed["throttled"] >= self.policy.throttled_attempts:
+                    return True
+            else:
+                failed["other"] += 1
+                if failed["other"] >= self.policy.attempts:
+                    return True
+            return self._stop_total_wait(state)
+
         retrying = Retrying(
             retry=retry_if_exception(retriable),
             wait=self._wait,
-            stop=stop_after_attempt(self.policy.attempts) | self._stop_total_wait,
+            stop=stop,
             sleep=self.sleep,
             before_sleep=lambda state: self._log_retry(state, method, url),
             reraise=True,

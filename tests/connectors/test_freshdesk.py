@@ -918,3 +918,36 @@ def test_the_registry_builds_this_connector_from_settings() -> None:
     assert connector.domain == "acme"
     assert connector.http.timeout == (10.0, 12)
     assert SECRET not in repr(connector)
+
+
+@responses.activate
+def test_a_storm_of_429s_is_waited_out(clock: FakeTime) -> None:
+    """Five 429s in a row on one list call, then an answer: the call succeeds, having
+    slept each Retry-After, instead of failing when five attempts are used up."""
+    url = "https://x.freshdesk.com/api/v2/tickets"
+    for _ in range(5):
+        responses.get(url, status=429, headers={"Retry-After": "7"})
+    responses.get(url, json=[], status=200)
+    response = http_client(clock).get("/api/v2/tickets")
+    assert response.json() == []
+    assert clock.sleeps == [7.0] * 5
+
+
+@responses.activate
+def test_a_429_storm_still_ends_at_the_total_wait(clock: FakeTime) -> None:
+    url = "https://x.freshdesk.com/api/v2/tickets"
+    responses.get(url, status=429, headers={"Retry-After": "60"})
+    with pytest.raises(RetriableError) as info:
+        http_client(clock).get("/api/v2/tickets")
+    assert info.value.status == 429
+    assert sum(clock.sleeps) <= 300.0
+    assert clock.sleeps == [60.0] * 5  # a sixth 60 s sleep would pass 300 s in total
+
+
+@responses.activate
+def test_other_failures_still_stop_after_the_attempts(clock: FakeTime) -> None:
+    url = "https://x.freshdesk.com/api/v2/tickets"
+    responses.get(url, status=503)
+    with pytest.raises(RetriableError):
+        http_client(clock).get("/api/v2/tickets")
+    assert len(responses.calls) == 5
