@@ -217,8 +217,9 @@ def normalize_label(text: str) -> str:
     if "/" in s or "-" in s:
         s = " ".join(_ABBREVIATION.sub(lambda m: _ABBREVIATIONS[m.group().rstrip()], s).split())
     words = [_expand(w) for w in s.split() if w not in _CONNECTORS]
-    if len(words) > 1 and words[-1] in _QUALIFIERS:
-        words.pop()  # "CPF correto: ..." in a follow-up note is the CPF
+    if len(words) > 1 and any(w in _QUALIFIERS for w in words):
+        # "CPF correto: ...", "E-mail correto p/ envio": in a follow-up note, the field.
+        words = [w for w in words if w not in _QUALIFIERS] or words
     return " ".join(words)
 
 

@@ -41,6 +41,7 @@ from .comment_parser import (
 )
 from .mapping_schema import FieldSpec
 from .model import Comment
+from .textnorm import WORD_ABBREVIATIONS
 from .validators import NOT_GENERATED, validate
 
 SHAPES = frozenset(
@@ -65,7 +66,11 @@ _GENERIC = {
     "public_ip": frozenset({"ip"}),
 }
 
-_CPF = re.compile(r"(?<![\w./-])\d{3}\.?\d{3}\.?\d{3}\s?-?\s?\d{2}(?![\w/-])")
+_CPF = re.compile(
+    r"(?<![\w./-])(?:\d{3}\.?\d{3}\.?\d{3}\s?-?\s?\d{2}|\d{3} \d{3} \d{3} \d{2})(?![\w/-])"
+)
+# Digits in groups with spaces, as read out over the phone: "36 671 276 0001 49".
+_CNPJ_SPACED = re.compile(r"(?<![\w./-])\d{2} \d{3} \d{3} \d{4} \d{2}(?![\w/-])")
 # Letters only in upper case (alphanumeric CNPJ); a space only beside "/" or "-", so words
 # of prose ("cadastro CNPJ 36...") never make one candidate and hide the real one.
 _CNPJ = re.compile(
@@ -80,6 +85,11 @@ _PHONE = re.compile(
 )
 _NEGATED = re.compile(r"(?:\bnao|\bsem|\bnem)(?:\s+\w+)?\s+$")
 # "quer saber se o distribuidor aprovou": a question about the value, not the value.
+# "ofereci voucher, cliente preferiu reembolso": what the agent offered is no answer.
+_OFFERED = re.compile(
+    r"\b(?:ofereci|oferecemos|ofereceu|ofertei|ofertamos|sugeri|sugerimos|propus|propusemos"
+    r"|oferecid[oa]s?|ofertad[oa]s?|sugerid[oa]s?)\s+(?:(?:o|a|um|uma|de|do|da)\s+)?$"
+)
 _ASKED = re.compile(r"\b(?:saber|pergunt\w*|verificar|confirmar|checar|duvida)\s+se\b[^.;!?\n]*$")
 """A choice right after "não quer", "sem", "nem" is what the customer does not want."""
 _PHONE_WORDS = re.compile(r"\b(?:tel|telefone|fone|cel|celular|whats|whatsapp|zap|contato)\b")
@@ -274,21 +284,46 @@ def _joined_words(words: tuple[str, ...]) -> re.Pattern[str]:
 @lru_cache(maxsize=2048)
 def _cue_regex(cue: str, tail: str = "", plural: bool = False) -> re.Pattern[str]:
     """Whole words of ``cue`` (any spacing) followed by ``tail``; compiled once per pair."""
-    words = r"\s+".join(re.escape(part) for part in cue.split())
+    words = r"\s+".join(_word_or_short(part) for part in cue.split())
     if plural and cue[-1:].isalpha():
         words += "s?"
     return re.compile(rf"(?<![\w-]){words}(?![\w-]){tail}")
 
 
-def _near_cue(folded: str, start: int, cues: Sequence[str]) -> bool:
+def _word_or_short(word: str) -> str:
+    """A cue word or the shorthand agents write for it ("pedido" or "ped", "ped.")."""
+    shorts = _SHORTS.get(word)
+    if not shorts:
+        return re.escape(word)
+    return "(?:" + "|".join([re.escape(word), *(re.escape(x) + r"\.?" for x in shorts)]) + ")"
+
+
+_SHORTS: dict[str, list[str]] = {}
+for _short, _full in WORD_ABBREVIATIONS.items():
+    _SHORTS.setdefault(_full, []).append(_short)
+
+
+def _near_cue(
+    folded: str, start: int, cues: Sequence[str], rivals: Sequence[Sequence[str]] = ()
+) -> bool:
     """A cue stands shortly before ``start`` with no other number between them ("Ag 0912,
-    CC 33145-0": CC names the second number, Ag only the first)."""
+    CC 33145-0": CC names the second number, Ag only the first), and no cue of a field
+    sharing the shape stands nearer ("reembolso em conta. Banco Itaú Ag 0412": Ag's)."""
     window = folded[max(0, start - _CUE_WINDOW) : start]
+    mine = _last_cue(window, cues)
+    if mine < 0:
+        return False
+    return all(_last_cue(window, other) <= mine for other in rivals)
+
+
+def _last_cue(window: str, cues: Sequence[str]) -> int:
+    """End of the last cue in ``window`` with no number after it; -1 when none."""
+    best = -1
     for cue in cues:
         for match in _cue_regex(cue).finditer(window):
-            if not _DIGIT.search(window, match.end()):
-                return True
-    return False
+            if match.end() > best and not _DIGIT.search(window, match.end()):
+                best = match.end()
+    return best
 
 
 _DIGIT = re.compile(r"\d")
@@ -316,8 +351,9 @@ def _prose_of(body: str, index: LabelIndex) -> tuple[str, str] | None:
 
 def _type_shapes(
     fields: Mapping[str, FieldSpec], all_keys: tuple[str, ...]
-) -> tuple[dict[str, int], tuple[FieldSpec, ...]]:
-    """Per request type: how many fields share each validator, and its order fields."""
+) -> tuple[dict[str, int], tuple[FieldSpec, ...], dict[str, tuple[tuple[str, FieldSpec], ...]]]:
+    """Per request type: how many fields share each validator, its order fields, and the
+    fields found by each shape (whose cues compete for a value)."""
     memo_key = (id(fields), all_keys)
     hit = _SHAPES_MEMO.get(memo_key)
     if hit is not None and hit[0] is fields:
@@ -332,10 +368,16 @@ def _type_shapes(
         for k in all_keys
         if fields[k].validator == "order_number" and fields[k].prose != "off"
     )
+    by_shape: dict[str, list[tuple[str, FieldSpec]]] = {}
+    for key in all_keys:
+        spec = fields[key]
+        if spec.prose == "auto" and spec.validator in SHAPES:
+            by_shape.setdefault(spec.validator, []).append((key, spec))
+    shapes = {v: tuple(items) for v, items in by_shape.items() if len(items) > 1}
     if len(_SHAPES_MEMO) > 4096:
         _SHAPES_MEMO.clear()
-    _SHAPES_MEMO[memo_key] = (fields, (by_validator, order_specs))
-    return by_validator, order_specs
+    _SHAPES_MEMO[memo_key] = (fields, (by_validator, order_specs, shapes))
+    return by_validator, order_specs, shapes
 
 
 _SHAPES_MEMO: dict[tuple[int, tuple[str, ...]], tuple[Any, Any]] = {}
@@ -351,6 +393,7 @@ def _shape_matches(validator: str, item: _Text) -> Iterable[tuple[int, str]]:
         yield from ((m.start(), m.group()) for m in _CPF.finditer(text))
     if validator in ("cnpj", "cpf_cnpj"):
         yield from ((m.start(), m.group()) for m in _CNPJ.finditer(text) if _cnpj_shaped(m.group()))
+        yield from ((m.start(), m.group()) for m in _CNPJ_SPACED.finditer(text))
     if validator == "email" and "@" in text:
         yield from ((m.start(), m.group()) for m in _EMAIL.finditer(text))
     if validator == "public_ip":
@@ -374,7 +417,8 @@ def _shape_matches(validator: str, item: _Text) -> Iterable[tuple[int, str]]:
 
 
 _CITY_UF = re.compile(
-    r"(?<![\w/-])((?:[A-ZÀ-Ý][\wÀ-ÿ'’]+)(?:\s+(?:d[aeo]s?\s+)?[A-ZÀ-Ý][\wÀ-ÿ'’]+){0,3})"
+    r"(?<![\w/-])((?:[A-ZÀ-Ý][\wÀ-ÿ'’]+(?:-[A-ZÀ-Ý][\wÀ-ÿ'’]+)*)"
+    r"(?:\s+(?:d[aeo]s?\s+)?[A-ZÀ-Ý][\wÀ-ÿ'’]+(?:-[A-ZÀ-Ý][\wÀ-ÿ'’]+)*){0,3})"
     r"\s*(?:/|\s[-–]\s|\s?-\s?|,\s)\s*([A-Z]{2})(?![\w/])"
 )
 _NAME_TOKEN = re.compile(r"(?:[A-ZÀ-Ý0-9][\wÀ-ÿ'’&./-]*|d[aeo]s?|e|&)(?=[\s,.;:)!?]|$)")
@@ -470,7 +514,7 @@ def find_in_prose(
     texts = [_Text(str(c.id), prose) for c in comments if (prose := _prose_of(c.body or "", index))]
     if not texts:
         return {}
-    by_validator, order_specs = _type_shapes(fields, tuple(all_keys))
+    by_validator, order_specs, shapes = _type_shapes(fields, tuple(all_keys))
     order_ids = tuple(map(id, order_specs))
     day = now.date()
     found: dict[str, ProseValue] = {}
@@ -490,7 +534,14 @@ def find_in_prose(
             if hit is not None and hit[0] is spec:
                 values = hit[1]
             else:
-                values = _field_values(key, spec, item, by_validator, order_specs, now)
+                rivals = tuple(
+                    _cue_words(k, other)
+                    for k, other in shapes.get(spec.validator, ())
+                    if k != key
+                )
+                values = _field_values(
+                    key, spec, item, by_validator, order_specs, now, rivals
+                )
                 if len(_VALUES_MEMO) >= _VALUES_MEMO_MAX:
                     _VALUES_MEMO.clear()
                 _VALUES_MEMO[memo_key] = (spec, values)
@@ -655,6 +706,7 @@ def _field_values(
     by_validator: Mapping[str, int],
     order_specs: Sequence[FieldSpec],
     now: datetime,
+    rivals: Sequence[Sequence[str]] = (),
 ) -> list[str]:
     """Distinct raw values of one field in one comment's prose, in written order."""
     validator = spec.validator
@@ -663,7 +715,7 @@ def _field_values(
         shared = by_validator.get(validator, 0) > 1 or validator == "bank_number"
         cues = _cue_words(key, spec) if (shared or spec.cues) else ()
         for start, raw in _shape_matches(validator, item):
-            if cues and not _near_cue(item.folded, start, cues):
+            if cues and not _near_cue(item.folded, start, cues, rivals):
                 continue
             canonical = _canonical(spec, raw, now)
             if canonical is not None:
@@ -691,6 +743,7 @@ def _field_values(
             for match in pattern.finditer(item.folded)
             if not _NEGATED.search(item.folded[max(0, match.start() - 16) : match.start()])
             and not _ASKED.search(item.folded[max(0, match.start() - 60) : match.start()])
+            and not _OFFERED.search(item.folded[max(0, match.start() - 24) : match.start()])
         ]
         hits.sort(key=lambda hit: (hit[0] - hit[1], hit[0]))
         spans: list[tuple[int, int]] = []
