@@ -144,7 +144,23 @@ class MarkCritical(Action):
     reason: str
 
 
+ACTION_TYPES: tuple[type[Action], ...] = (
+    Route,
+    SetStatus,
+    AddNote,
+    CreateTask,
+    CreateChildTicket,
+    CreateTicket,
+    Merge,
+    Resolve,
+    SetPriority,
+    MarkCritical,
+)
+"""Every action kind. Each layer that handles actions keeps a table keyed by these
+(effect identity here, connectors' write plans); a test fails when one lacks a kind."""
+
 __all__ = [
+    "ACTION_TYPES",
     "Action",
     "AddNote",
     "CreateChildTicket",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from .actions import (
@@ -35,30 +36,32 @@ MARKER_PREFIX = "hs-ref:"
 """Text connectors embed, followed by the key, in everything they create."""
 
 
+_IDENTITY: dict[type[Action], Callable[[Any], dict[str, Any]]] = {
+    Route: lambda a: {"queue": a.queue, "group": a.group, "team": a.team, "owner": a.owner},
+    SetStatus: lambda a: {"status": a.status},
+    AddNote: lambda a: {"purpose": a.purpose, "text": a.text},
+    CreateTask: lambda a: {"subject": a.subject},
+    CreateChildTicket: lambda a: {"subject": a.subject},
+    CreateTicket: lambda a: {"subject": a.subject},
+    Merge: lambda a: {"into": a.into},
+    Resolve: lambda a: {},
+    SetPriority: lambda a: {"priority": a.priority},
+    MarkCritical: lambda a: {"reason": a.reason},
+}
+"""Per action kind, the fields that make two actions the same effect."""
+
+
 def identity(action: Action) -> dict[str, Any]:
     """The fields that make two actions the same effect."""
-    if isinstance(action, Route):
-        return {
-            "queue": action.queue,
-            "group": action.group,
-            "team": action.team,
-            "owner": action.owner,
-        }
-    if isinstance(action, SetStatus):
-        return {"status": action.status}
-    if isinstance(action, AddNote):
-        return {"purpose": action.purpose, "text": action.text}
-    if isinstance(action, CreateTask | CreateChildTicket | CreateTicket):
-        return {"subject": action.subject}
-    if isinstance(action, Merge):
-        return {"into": action.into}
-    if isinstance(action, Resolve):
-        return {}
-    if isinstance(action, SetPriority):
-        return {"priority": action.priority}
-    if isinstance(action, MarkCritical):
-        return {"reason": action.reason}
-    raise TypeError(f"no identity defined for action {type(action).__name__}")
+    make = _IDENTITY.get(type(action))
+    if make is None:
+        raise TypeError(f"no identity defined for action {type(action).__name__}")
+    return make(action)
+
+
+def identity_kinds() -> frozenset[type[Action]]:
+    """The action kinds ``identity`` knows."""
+    return frozenset(_IDENTITY)
 
 
 def effect_key(connector: str, ticket_id: str, action: Action) -> str:
