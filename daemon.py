@@ -1,7 +1,9 @@
 """helpdesk-sync command line: ``helpdesk-sync COMMAND`` or ``python daemon.py COMMAND``.
 
 Exit codes: 0 done; 1 done but tickets failed or were quarantined; 2 usage, bad input,
-bad configuration or bad mapping; 3 the helpdesk refused the credentials.
+bad configuration or bad mapping; 3 the helpdesk refused the credentials; 75 (EX_TEMPFAIL)
+``run --once``/``backfill``: another process holds a connector (or took it over
+mid-pass), so this one did not write it; try again later.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ EXIT_OK = 0
 EXIT_FAILURES = 1
 EXIT_CONFIG = 2
 EXIT_AUTH = 3
+EXIT_LEASE = 75
+"""EX_TEMPFAIL: another process owns a connector; nothing was written for it; retry later."""
 
 log = logging.getLogger("helpdesk_sync.daemon")
 
@@ -47,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("--once", action="store_true", help="one pass over every connector, then exit")
     p.add_argument("--dry-run", action="store_true", help="decide and report; write nothing")
+    _add_wait(p)
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("backfill", help="run the engine over a connector's history (resumable)")
@@ -55,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", required=True, type=_parse_when, help="YYYY-MM-DD or ISO time")
     p.add_argument("--until", type=_parse_when, help="YYYY-MM-DD or ISO time (default: now)")
     p.add_argument("--dry-run", action="store_true", help="decide and report; write nothing")
+    _add_wait(p)
     p.set_defaults(handler=cmd_backfill)
 
     p = sub.add_parser("check", help="validate config and mappings; test each connection")
@@ -80,6 +86,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", type=Path, help="keep the demo state database at this path")
     p.set_defaults(handler=cmd_demo)
     return parser
+
+
+def _add_wait(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--wait",
+        type=_parse_seconds,
+        metavar="SECONDS",
+        help="run --once and backfill: how long to wait for a connector another process "
+        f"holds before exiting {EXIT_LEASE} (default: twice the connector's lease)",
+    )
+
+
+def _parse_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < 10**7:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a number of seconds >= 0")
+    return seconds
 
 
 def _parse_when(value: str) -> datetime:
@@ -141,6 +167,7 @@ def _runtime(args: argparse.Namespace) -> Any:
 
 
 def _engine(settings: Any, mappings: dict[str, Any], store: Any, name: str, **kw: Any) -> Any:
+    """The connector's engine; ``fence=`` a lease's fence when several processes may run."""
     from connectors.registry import build_connector
     from sync.engine import Engine
 
@@ -164,9 +191,63 @@ def _open_store(settings: Any) -> Any:
     return Store(settings.state_url)
 
 
+# ----------------------------------------------------------------------------- leases
+
+
+def _leases(settings: Any, store: Any, names: Sequence[str], dry_run: bool) -> dict[str, Any]:
+    """One lease per connector this process writes (none for ``--dry-run``: it writes nothing)."""
+    from sync.ownership import process_leases
+
+    return {} if dry_run else process_leases(store, names, settings.lease_ttl)
+
+
+def _fence(leases: dict[str, Any], name: str) -> Any:
+    lease = leases.get(name)
+    return None if lease is None else lease.fence
+
+
+def _take(lease: Any, wait: float | None) -> bool:
+    """``run --once``/``backfill``: the connector's lease, waiting up to ``wait`` seconds.
+
+    False (with a message naming the holder) when another process kept it all along.
+    """
+    from sync.ownership import LeaseLost, log_refused
+
+    seconds = 2 * lease.ttl.total_seconds() if wait is None else wait
+    try:
+        holder = lease.wait(seconds)
+    except LeaseLost as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+    if holder is None:
+        return True
+    until = holder.expires_at.isoformat(timespec="seconds")
+    print(
+        f"error: connector {lease.connector} is busy: process {holder.owner} holds it "
+        f"(lease until {until}); waited {seconds:g} s and wrote nothing for it. Try again "
+        f"later, or give --wait more seconds (exit {EXIT_LEASE})",
+        file=sys.stderr,
+    )
+    log_refused(lease, holder, seconds)
+    return False
+
+
+def _pass_code(result: Any) -> int:
+    if not result.ok:
+        return EXIT_FAILURES
+    return EXIT_LEASE if result.lease_lost else EXIT_OK
+
+
+def _worst(codes: Sequence[int]) -> int:
+    """Failed tickets (1) say more than a connector left to another process (75)."""
+    for code in (EXIT_FAILURES, EXIT_LEASE):
+        if code in codes:
+            return code
+    return EXIT_OK
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """``run``: scheduled polling until SIGTERM/SIGINT, or one pass with ``--once``."""
-    from connectors.base import AuthError
     from sync.errors import ConfigError
 
     runtime = _runtime(args)
@@ -179,52 +260,105 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     stop = threading.Event()
     store = _open_store(settings)
+    leases = _leases(settings, store, enabled, args.dry_run)
     try:
         engines = {
-            n: _engine(settings, mappings, store, n, dry_run=args.dry_run, stop=stop)
+            n: _engine(
+                settings,
+                mappings,
+                store,
+                n,
+                dry_run=args.dry_run,
+                stop=stop,
+                fence=_fence(leases, n),
+            )
             for n in enabled
         }
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     if args.once:
-        failed = False
-        for engine in engines.values():
-            try:
-                result = engine.run_pass()
-            except AuthError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return EXIT_AUTH
-            _print_pass(result, args.format)
-            failed = failed or not result.ok
+        return _run_once(args, engines, leases, store)
+    return _schedule(settings, engines, leases, stop, store)
+
+
+def _run_once(
+    args: argparse.Namespace, engines: dict[str, Any], leases: dict[str, Any], store: Any
+) -> int:
+    """One pass per connector, each under its lease (taken just before, given up after)."""
+    from connectors.base import AuthError
+    from sync.ownership import holding
+
+    codes: list[int] = []
+    try:
+        with holding(leases):
+            for name, engine in engines.items():
+                lease = leases.get(name)
+                if lease is not None and not _take(lease, args.wait):
+                    codes.append(EXIT_LEASE)
+                    continue
+                try:
+                    result = engine.run_pass()
+                except AuthError as exc:
+                    print(f"error: {exc}", file=sys.stderr)
+                    return EXIT_AUTH
+                finally:
+                    if lease is not None:
+                        lease.release()
+                _print_pass(result, args.format)
+                codes.append(_pass_code(result))
+    finally:
         store.close()
-        return EXIT_FAILURES if failed else EXIT_OK
-    return _schedule(settings, engines, stop, store)
+    return _worst(codes)
 
 
-def _schedule(settings: Any, engines: dict[str, Any], stop: threading.Event, store: Any) -> int:
-    """One APScheduler job per connector; the same connector never runs twice at once."""
+def _schedule(
+    settings: Any,
+    engines: dict[str, Any],
+    leases: dict[str, Any],
+    stop: threading.Event,
+    store: Any,
+) -> int:
+    """One APScheduler job per connector; the same connector never runs twice at once.
+
+    With several processes a connector's jobs run only while this process holds its lease
+    (kept between passes by the heartbeat); otherwise the pass is skipped, logged, and tried
+    again when the holder's lease would run out: a dead owner is replaced within its lease.
+    """
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from connectors.base import AuthError
+    from sync.ownership import LeaseLost, holding, working
 
     scheduler = BackgroundScheduler(timezone=UTC)
 
     def job(name: str) -> None:
-        try:
-            engines[name].run_pass()
-        except AuthError as exc:
-            log.error(
-                "credentials refused: %s", exc, extra={"event": "connector.auth", "connector": name}
-            )
-        except Exception:  # a failing pass must not kill the scheduler; next run retries
-            log.exception("pass failed", extra={"event": "pass.error", "connector": name})
+        with working(leases.get(name)) as lease:
+            if lease is not None and not _own(scheduler, lease, f"poll:{name}"):
+                return
+            try:
+                engines[name].run_pass()
+            except AuthError as exc:
+                log.error(
+                    "credentials refused: %s",
+                    exc,
+                    extra={"event": "connector.auth", "connector": name},
+                )
+            except Exception:  # a failing pass must not kill the scheduler; next run retries
+                log.exception("pass failed", extra={"event": "pass.error", "connector": name})
 
     def timer_job(name: str) -> None:
-        try:
-            engines[name].fire_timers()
-        except Exception:  # the next run retries; a failing check must not kill the scheduler
-            log.exception("timer check failed", extra={"event": "timers.error", "connector": name})
+        with working(leases.get(name)) as lease:
+            if lease is not None and not _own(None, lease, f"timers:{name}"):
+                return
+            try:
+                engines[name].fire_timers()
+            except LeaseLost:  # logged by the lease; the new owner checks the timers
+                return
+            except Exception:  # the next run retries; a failing check must not kill it
+                log.exception(
+                    "timer check failed", extra={"event": "timers.error", "connector": name}
+                )
 
     for name in engines:
         conf = settings.connector(name)
@@ -257,13 +391,41 @@ def _schedule(settings: Any, engines: dict[str, Any], stop: threading.Event, sto
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    scheduler.start()
-    log.info("running", extra={"event": "daemon.started", "connectors": list(engines)})
-    stop.wait()
-    scheduler.shutdown(wait=True)  # the current ticket finishes and is persisted
+    with holding(leases, handover=True):
+        scheduler.start()
+        log.info("running", extra={"event": "daemon.started", "connectors": list(engines)})
+        stop.wait()
+        scheduler.shutdown(wait=True)  # the current ticket finishes and is persisted
     store.close()
     log.info("stopped", extra={"event": "daemon.stopped"})
     return EXIT_OK
+
+
+def _own(scheduler: Any, lease: Any, job_id: str) -> bool:
+    """Take or keep the connector's lease for a service job; False (logged): skip this run.
+
+    A skipped poll is tried again when the holder's lease would run out, so a dead
+    owner's connector is taken over within its lease, well inside one interval.
+    """
+    from sync.ownership import LeaseLost, log_busy
+
+    try:
+        holder = lease.try_acquire(defer=True)
+    except LeaseLost as exc:
+        log.info("%s", exc, extra={"event": "lease.busy", "connector": lease.connector})
+        return False
+    if holder is not None and scheduler is not None:  # the timer check: the poll job logs
+        log_busy(lease, holder)
+        _retry_at(scheduler, job_id, holder.remaining + timedelta(seconds=0.25))
+    return holder is None
+
+
+def _retry_at(scheduler: Any, job_id: str, delay: timedelta) -> None:
+    """Run the job again after ``delay`` when that comes before its next scheduled run."""
+    when = datetime.now(UTC) + delay
+    job = scheduler.get_job(job_id)
+    if job is not None and (job.next_run_time is None or when < job.next_run_time):
+        scheduler.modify_job(job_id, next_run_time=when)
 
 
 class _Progress:
@@ -308,8 +470,7 @@ class _Progress:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    """``backfill``: the same engine over history; run again to resume."""
-    from connectors.base import AuthError
+    """``backfill``: the same engine over history, under the connector's lease; resumable."""
     from sync.errors import ConfigError
 
     runtime = _runtime(args)
@@ -322,10 +483,35 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     store = _open_store(settings)
     try:
-        engine = _engine(settings, mappings, store, args.connector, dry_run=args.dry_run)
+        settings.connector(args.connector)
+        leases = _leases(settings, store, [args.connector], args.dry_run)
+        engine = _engine(
+            settings,
+            mappings,
+            store,
+            args.connector,
+            dry_run=args.dry_run,
+            fence=_fence(leases, args.connector),
+        )
     except ConfigError as exc:
+        store.close()
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    from sync.ownership import holding
+
+    try:
+        with holding(leases):
+            lease = leases.get(args.connector)
+            if lease is not None and not _take(lease, args.wait):
+                return EXIT_LEASE
+            return _backfill_pass(args, engine, until)
+    finally:
+        store.close()
+
+
+def _backfill_pass(args: argparse.Namespace, engine: Any, until: datetime) -> int:
+    from connectors.base import AuthError
+
     progress = _Progress(args.since, until, sys.stderr.isatty())
     cursor_name = f"backfill:{args.since.isoformat()}:{until.isoformat()}"
     try:
@@ -341,9 +527,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         return EXIT_AUTH
     finally:
         progress.close()
-        store.close()
     _print_pass(result, args.format)
-    return EXIT_OK if result.ok else EXIT_FAILURES
+    return _pass_code(result)
 
 
 def _print_pass(result: Any, fmt: str) -> None:
@@ -361,6 +546,7 @@ def _print_pass(result: Any, fmt: str) -> None:
         "timers_fired": result.timers_fired,
         "timers_cancelled": result.timers_cancelled,
         "cursor": result.cursor.isoformat() if result.cursor else None,
+        "lease_lost": result.lease_lost,
     }
     if fmt == "json":
         summary["tickets"] = [asdict(t) for t in result.tickets]
@@ -372,6 +558,7 @@ def _print_pass(result: Any, fmt: str) -> None:
         f"reconciled {result.reconciled}, failed {result.failed}, "
         f"quarantined {result.quarantined}; timers fired {result.timers_fired}, "
         f"cancelled {result.timers_cancelled}; cursor {summary['cursor']}"
+        + ("; stopped: another process took the connector over" if result.lease_lost else "")
     )
 
 

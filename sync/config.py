@@ -12,10 +12,20 @@ from __future__ import annotations
 
 import os
 from contextvars import ContextVar
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -151,6 +161,33 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     mappings_dir: Path | None = Field(default=None, description="Directory of mapping YAML.")
     connectors: list[ConnectorSettings] = Field(default_factory=list)
+    lease_seconds: float | None = Field(
+        default=None,
+        ge=1,
+        description="How long a process's lease on a connector runs unless renewed (renewed "
+        "three times per length while it lives); default half the connector's "
+        "interval_seconds. Shorter than every connector's interval_seconds, so a dead "
+        "owner's connectors are taken over within one interval.",
+    )
+
+    @field_validator("lease_seconds")
+    @classmethod
+    def _lease_within_interval(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is None:
+            return value
+        for conf in info.data.get("connectors") or []:
+            if value >= conf.interval_seconds:
+                raise ValueError(
+                    f"must be shorter than connectors[{conf.name}].interval_seconds "
+                    f"({conf.interval_seconds}): a dead owner's connector is taken over "
+                    "only after its lease runs out"
+                )
+        return value
+
+    def lease_ttl(self, name: str) -> timedelta:
+        """How long connector ``name``'s lease runs: ``lease_seconds`` or half its interval."""
+        seconds = self.lease_seconds or self.connector(name).interval_seconds / 2
+        return timedelta(seconds=seconds)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Settings:

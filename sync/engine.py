@@ -15,6 +15,10 @@ Theory of operation
   cursor back; it is retried on later passes and quarantined after ``max_attempts``.
 * Echo suppression follows from the keys: helpdesk-sync's own write bumps the ticket's
   version, the next pass re-decides it, and every effect it asks for is already confirmed.
+* Several processes: the caller holds the connector's lease (``sync.ownership``) and passes
+  its ``fence``; the engine calls it after deciding a ticket and before a due timer's
+  check, ahead of any write. ``LeaseLost`` (another process took the connector over) stops
+  the pass there with ``PassResult.lease_lost``; the new owner settles what was in flight.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from .config import ScopeSettings
 from .decide import Decision, decide, evaluate_timer, project
 from .effects import effect_key
 from .mapping_loader import CompiledMapping
+from .ownership import LeaseLost
 from .store import Store
 from .textnorm import fold
 
@@ -85,6 +90,8 @@ class PassResult:
     timers_cancelled: int = 0
     tickets: list[TicketReport] = field(default_factory=list)
     stopped: bool = False
+    lease_lost: bool = False
+    """Another process took the connector over: the pass stopped before writing more."""
 
     @property
     def ok(self) -> bool:
@@ -103,6 +110,10 @@ class _NullReporter:
         return None
 
 
+def _no_fence() -> None:
+    """No lease to check: a single process, a test, or ``--dry-run``."""
+
+
 class Engine:
     """Runs passes of one connector with its mapping against the state store."""
 
@@ -119,6 +130,7 @@ class Engine:
         dry_run: bool = False,
         stop: threading.Event | None = None,
         scope: ScopeSettings | None = None,
+        fence: Callable[[], None] | None = None,
     ) -> None:
         self.connector = connector
         self.mapping = mapping
@@ -129,6 +141,8 @@ class Engine:
         self.max_attempts = max_attempts
         self.dry_run = dry_run
         self.stop = stop or threading.Event()
+        self._fence = fence or _no_fence
+        """Called before a ticket's or a timer's writes; raises ``LeaseLost`` to stop them."""
         self._keep = True
         self._busy = threading.Lock()
         """Polls and timer checks of one connector never overlap (scheduler jobs, threads)."""
@@ -157,10 +171,22 @@ class Engine:
         with self._busy:
             result = self._run_pass(since, until, cursor_name, reporter, keep_reports)
             if not self.dry_run and not result.stopped:
-                fired, cancelled = self._fire_timers()
-                result.timers_fired += fired
-                result.timers_cancelled += cancelled
+                try:
+                    fired, cancelled = self._fire_timers()
+                except LeaseLost as exc:
+                    self._lease_lost(result, exc)
+                else:
+                    result.timers_fired += fired
+                    result.timers_cancelled += cancelled
         return result
+
+    def _lease_lost(self, result: PassResult, exc: LeaseLost) -> None:
+        result.stopped = result.lease_lost = True
+        log.warning(
+            "pass stopped: %s",
+            exc,
+            extra={"event": "pass.lease_lost", "connector": self.name},
+        )
 
     def _run_pass(
         self,
@@ -186,7 +212,11 @@ class Engine:
                 result.stopped = True
                 break
             result.seen += 1
-            done = self._handle(ref, result, reporter)
+            try:
+                done = self._handle(ref, result, reporter)
+            except LeaseLost as exc:  # nothing more is written; the new owner goes on
+                self._lease_lost(result, exc)
+                break
             if not done:
                 held_back = True
             elif not held_back and not self.dry_run:
@@ -221,7 +251,7 @@ class Engine:
             return True
         try:
             report = self._process(ref)
-        except AuthError:
+        except (AuthError, LeaseLost):
             raise
         except ConnectorError as exc:
             return self._failed(ref, str(exc), result, reporter)
@@ -281,6 +311,8 @@ class Engine:
         loaded = self.connector.load(ref)
         now = self.clock()
         decision = decide(self.mapping, loaded.ticket, loaded.context, now)
+        if not self.dry_run:
+            self._fence()  # still the owner? (renews the lease) — before anything is written
         if not self._in_scope(loaded, decision):
             report = TicketReport(ref.id, ref.version, "out_of_scope", decision.request_type)
             if not self.dry_run:
@@ -371,6 +403,7 @@ class Engine:
             for row in page:
                 if self.stop.is_set():
                     break
+                self._fence()
                 ref = TicketRef(row.ticket_id, version="", stamp=now)
                 try:
                     loaded = self.connector.load(ref)

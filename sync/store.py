@@ -54,9 +54,10 @@ Tables (schema version 1):
 | | `actions` | the decided actions as JSON text (never comment bodies) |
 | | `dry_run` | true for decisions made with `--dry-run` (nothing written) |
 | | `decided_at` | the decision's `now` |
-| `leases` | `connector` | PK; one replica works a connector at a time |
-| | `owner` | the replica holding the lease |
-| | `expires_at` | after this instant anyone may take it |
+| `leases` | `connector` | PK; one process writes a connector at a time (`sync.ownership`); |
+| | | `<connector>#wanted`: a `run --once`/`backfill` waiting for it (asks for a handover) |
+| | `owner` | the process holding the lease (`host:pid:random`) |
+| | `expires_at` | after this instant anyone may take it (the database's clock on PostgreSQL) |
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ __all__ = [
     "DeadLetter",
     "EffectState",
     "JournalEntry",
+    "LeaseRow",
     "Store",
     "StoreError",
     "StoreTransaction",
@@ -428,6 +430,21 @@ class AuditRow:
     actions: list[dict[str, Any]]
     dry_run: bool
     decided_at: datetime
+
+
+@dataclass(frozen=True)
+class LeaseRow:
+    """Who holds a connector's lease, read at ``checked_at`` (the clock leases are timed by)."""
+
+    connector: str
+    owner: str
+    expires_at: datetime
+    checked_at: datetime
+
+    @property
+    def remaining(self) -> timedelta:
+        """How long the lease still runs unless its owner renews it."""
+        return max(self.expires_at - self.checked_at, timedelta(0))
 
 
 def _journal_entry(row: Row[Any]) -> JournalEntry:
@@ -882,25 +899,49 @@ class _Operations:
 
     # ------------------------------------------------------------------ leases
 
-    def acquire_lease(self, connector: str, owner: str, ttl: timedelta, now: datetime) -> bool:
+    def acquire_lease(
+        self, connector: str, owner: str, ttl: timedelta, now: datetime | None = None
+    ) -> bool:
         """Take or renew the connector's lease until ``now + ttl``; False if another holds it.
 
         Succeeds when the lease is free, expired at ``now`` or already ``owner``'s. One
         ``INSERT … ON CONFLICT DO UPDATE … WHERE`` statement: atomic across replicas.
+        Without ``now`` the lease is timed by the database's clock on PostgreSQL (so
+        replicas on hosts whose clocks disagree still agree on expiry) and by the store's
+        clock on SQLite (one host's file).
         """
-        now = _utc(now)
         ins = self._insert(leases)
-        stmt = (
-            ins.values(connector=connector, owner=owner, expires_at=now + ttl)
-            .on_conflict_do_update(
-                index_elements=[leases.c.connector],
-                set_={"owner": ins.excluded.owner, "expires_at": ins.excluded.expires_at},
-                where=or_(leases.c.owner == ins.excluded.owner, leases.c.expires_at <= now),
-            )
-            .returning(leases.c.owner)
-        )
         with self._write() as conn:
+            at = _utc(now) if now is not None else self._lease_clock(conn)
+            stmt = (
+                ins.values(connector=connector, owner=owner, expires_at=at + ttl)
+                .on_conflict_do_update(
+                    index_elements=[leases.c.connector],
+                    set_={"owner": ins.excluded.owner, "expires_at": ins.excluded.expires_at},
+                    where=or_(leases.c.owner == ins.excluded.owner, leases.c.expires_at <= at),
+                )
+                .returning(leases.c.owner)
+            )
             return conn.execute(stmt).first() is not None
+
+    def lease_holder(self, connector: str, now: datetime | None = None) -> LeaseRow | None:
+        """The unexpired lease of ``connector`` (owner and expiry), or None when it is free."""
+        with self._read() as conn:
+            at = _utc(now) if now is not None else self._lease_clock(conn)
+            row = conn.execute(
+                select(leases.c.owner, leases.c.expires_at).where(
+                    leases.c.connector == connector, leases.c.expires_at > at
+                )
+            ).first()
+        if row is None:
+            return None
+        return LeaseRow(connector, row.owner, row.expires_at, at)
+
+    def _lease_clock(self, conn: Connection) -> datetime:
+        """Now on the clock leases are timed by: PostgreSQL's own, else the store's."""
+        if self._dialect_name == "postgresql":
+            return _utc(conn.execute(select(func.clock_timestamp())).scalar_one())
+        return self._now()
 
     # ------------------------------------------------------------------ timers
 

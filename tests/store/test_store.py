@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,12 +22,22 @@ from sqlalchemy.pool import NullPool
 
 from sync import store as store_module
 from sync.errors import HelpdeskSyncError
+from sync.ownership import (
+    AliveMark,
+    ConnectorLease,
+    Heartbeat,
+    LeaseLost,
+    new_owner_id,
+    owner_is_gone,
+    wanted_key,
+)
 from sync.store import (
     METADATA,
     SCHEMA_VERSION,
     AuditRow,
     DeadLetter,
     JournalEntry,
+    LeaseRow,
     Store,
     StoreError,
     backfill_cursor_name,
@@ -422,6 +434,220 @@ def test_release_lease(store: Store) -> None:
 def test_lease_race_has_one_winner(store: Store) -> None:
     won = in_threads(lambda i: store.acquire_lease("fd", f"r{i}", timedelta(seconds=30), T0))
     assert won.count(True) == 1
+
+
+def test_lease_holder_names_owner_and_expiry(store: Store) -> None:
+    ttl = timedelta(seconds=30)
+    assert store.lease_holder("fd", T0) is None
+    assert store.acquire_lease("fd", "host:12:ab", ttl, T0)
+    holder = store.lease_holder("fd", T0 + timedelta(seconds=10))
+    assert isinstance(holder, LeaseRow)
+    assert (holder.owner, holder.expires_at) == ("host:12:ab", T0 + ttl)
+    assert holder.remaining == timedelta(seconds=20)
+    assert_aware_utc(holder.expires_at, holder.checked_at)
+    assert store.lease_holder("fd", T0 + ttl) is None  # run out: free
+    assert store.lease_holder("sf", T0) is None
+
+
+def test_leases_run_on_the_database_clock(store_url: str) -> None:
+    """PostgreSQL times leases by its own clock, whatever the process's clock says."""
+    skewed = FakeClock(datetime(2001, 1, 1, tzinfo=UTC))  # a host whose clock is far off
+    ttl = timedelta(seconds=30)
+    with Store(store_url, clock=skewed) as store:
+        assert store.acquire_lease("fd", "a", ttl)
+        assert not store.acquire_lease("fd", "b", ttl)
+        holder = store.lease_holder("fd")
+        assert holder is not None
+        assert holder.owner == "a"
+        if store_url.startswith("sqlite"):  # one host's file: that host's clock
+            assert holder.expires_at == skewed.now + ttl
+        else:
+            real = datetime.now(UTC) + ttl
+            assert abs(holder.expires_at - real) < timedelta(seconds=20)
+        assert timedelta(0) < holder.remaining <= ttl
+
+
+# ---------------------------------------------------------------------------------------
+# ownership: one process writes a connector at a time (sync.ownership)
+# ---------------------------------------------------------------------------------------
+
+FAR = datetime(2999, 1, 1, tzinfo=UTC)
+
+
+class FakeWaiting:
+    """Monotonic time that moves only when slept; ``on_sleep`` runs at every pause."""
+
+    def __init__(self, on_sleep: Callable[[], None] = lambda: None) -> None:
+        self.now = 0.0
+        self.on_sleep = on_sleep
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.on_sleep()
+
+
+def lease_of(
+    store: Store, owner: str, ttl: float = 30, waiting: FakeWaiting | None = None, **kw: Any
+) -> ConnectorLease:
+    waiting = waiting or FakeWaiting()
+    return ConnectorLease(
+        store,
+        "fd",
+        owner,
+        timedelta(seconds=ttl),
+        sleep=waiting.sleep,
+        monotonic=waiting.monotonic,
+        **kw,
+    )
+
+
+def test_owner_ids_are_unique_and_say_where_the_owner_runs() -> None:
+    first, second = new_owner_id(), new_owner_id()
+    assert first != second
+    host, pid, token = first.split(":")
+    assert (host, int(pid)) == (socket.gethostname(), os.getpid())
+    assert len(token) == 6
+
+
+def test_fence_renews_and_stops_a_process_that_was_taken_over(store: Store) -> None:
+    mine = lease_of(store, "a")
+    assert mine.try_acquire() is None
+    assert mine.held
+    mine.fence()  # still ours: renewed
+    assert not store.acquire_lease("fd", "b", timedelta(seconds=30))
+
+    # "a" was paused past its lease and "b" took the connector over
+    assert store.acquire_lease("fd", "b", timedelta(seconds=30), FAR)
+    with pytest.raises(LeaseLost, match="taken over by b"):
+        mine.fence()
+    assert not mine.held
+    with pytest.raises(LeaseLost):  # and stays stopped until it takes the lease again
+        mine.fence()
+    holder = mine.try_acquire()
+    assert holder is not None
+    assert holder.owner == "b"
+
+
+def test_a_lease_that_ran_out_untaken_is_renewed_by_its_owner(store: Store) -> None:
+    mine = lease_of(store, "a", ttl=1)
+    assert mine.try_acquire() is None
+    with store.transaction() as tx:  # expire it in place (nobody took it)
+        assert tx.release_lease("fd", "a")
+        assert tx.acquire_lease("fd", "a", timedelta(seconds=1), T0)
+    mine.fence()  # nobody wrote meanwhile: carrying on is safe
+    assert store.lease_holder("fd").owner == "a"  # type: ignore[union-attr]
+
+
+def test_wait_gives_up_after_its_bound_naming_the_holder(store: Store) -> None:
+    holder = lease_of(store, "a")
+    assert holder.try_acquire() is None
+    waiting = FakeWaiting()
+    waiter = lease_of(store, "b", waiting=waiting)
+    found = waiter.wait(3)
+    assert found is not None
+    assert found.owner == "a"
+    assert waiting.now >= 3
+    assert not waiter.held
+    assert store.lease_holder(wanted_key("fd")) is None  # its wish is withdrawn
+
+
+def test_wait_takes_the_lease_once_its_holder_gives_it_up(store: Store) -> None:
+    holder = lease_of(store, "a")
+    assert holder.try_acquire() is None
+    waiting = FakeWaiting(on_sleep=holder.release)
+    waiter = lease_of(store, "b", waiting=waiting)
+    assert waiter.wait(60) is None
+    assert waiter.held
+    assert waiting.now < 1
+
+
+def test_an_idle_service_hands_over_to_a_waiting_process(store: Store) -> None:
+    service = lease_of(store, "service")
+    assert service.try_acquire(defer=True) is None
+    beat = Heartbeat([service], handover=True)
+    with service.working():  # mid-pass: no handover
+        assert store.acquire_lease(wanted_key("fd"), "backfill", timedelta(seconds=30))
+        beat.beat()
+        assert service.held
+    assert store.release_lease(wanted_key("fd"), "backfill")
+
+    waiter = lease_of(store, "backfill", waiting=FakeWaiting(on_sleep=beat.beat))
+    assert waiter.wait(60) is None  # the heartbeat saw the wish and gave the lease up
+    assert not service.held
+    busy = service.try_acquire(defer=True)
+    assert busy is not None
+    assert busy.owner == "backfill"
+    waiter.release()
+    assert service.try_acquire(defer=True) is None
+
+
+def test_a_free_lease_is_left_to_a_waiting_process(store: Store) -> None:
+    assert store.acquire_lease(wanted_key("fd"), "backfill", timedelta(seconds=30))
+    replica = lease_of(store, "replica")
+    wanted = replica.try_acquire(defer=True)
+    assert wanted is not None
+    assert wanted.owner == "backfill"
+    assert store.lease_holder("fd") is None
+    assert replica.try_acquire() is None  # not deferring (a waiting process itself)
+
+
+def test_a_released_lease_is_not_revived_by_the_heartbeat(store: Store) -> None:
+    mine = lease_of(store, "a")
+    assert mine.try_acquire() is None
+    beat = Heartbeat([mine])
+    beat.beat()
+    assert store.lease_holder("fd").owner == "a"  # type: ignore[union-attr]
+    mine.release()
+    beat.beat()
+    assert store.lease_holder("fd") is None
+    assert beat.period == 10
+
+
+def test_a_dead_owner_on_this_host_is_taken_over_at_once(store: Store, tmp_path: Path) -> None:
+    alive = AliveMark("a", tmp_path)
+    first = lease_of(store, "a", alive_dir=tmp_path)
+    assert first.try_acquire() is None
+    second = lease_of(store, "b", alive_dir=tmp_path)
+    busy = second.try_acquire()
+    assert busy is not None
+    assert busy.owner == "a"  # alive: its lease stands
+
+    os.close(alive._fd)  # type: ignore[arg-type]  # the process dies: the kernel drops the lock
+    alive._fd = None
+    assert second.try_acquire() is None
+    assert not alive.path.exists()
+    with pytest.raises(LeaseLost):
+        first.fence()
+
+
+def test_an_owner_unknown_on_this_host_is_waited_out(store: Store, tmp_path: Path) -> None:
+    assert store.acquire_lease("fd", "elsewhere:1:abc", timedelta(seconds=30))
+    assert not owner_is_gone("elsewhere:1:abc", tmp_path)
+    busy = lease_of(store, "b", alive_dir=tmp_path).try_acquire()
+    assert busy is not None
+    assert busy.owner == "elsewhere:1:abc"
+
+
+def test_alive_mark_is_removed_on_clean_exit(tmp_path: Path) -> None:
+    mark = AliveMark("a", tmp_path)
+    assert mark.path.exists()
+    assert not owner_is_gone("a", tmp_path)
+    mark.close()
+    assert not mark.path.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_marks_of_dead_owners_are_swept_by_the_next_one(tmp_path: Path) -> None:
+    dead, alive = AliveMark("dead", tmp_path), AliveMark("alive", tmp_path)
+    os.close(dead._fd)  # type: ignore[arg-type]  # killed: its file stays, unlocked
+    dead._fd = None
+    newcomer = AliveMark("new", tmp_path)
+    assert sorted(tmp_path.iterdir()) == sorted([alive.path, newcomer.path])
+    alive.close()
+    newcomer.close()
 
 
 # ---------------------------------------------------------------------------------------
