@@ -26,6 +26,11 @@ EXIT_OK = 0
 EXIT_FAILURES = 1
 EXIT_CONFIG = 2
 EXIT_AUTH = 3
+EXIT_UNAVAILABLE = 69
+"""EX_UNAVAILABLE: a helpdesk kept failing while being listed (past its retries); what was
+done is kept, the cursor stays behind what was not seen; the next run goes on."""
+EXIT_INTERNAL = 70
+"""EX_SOFTWARE: an unexpected error (a bug); logged as JSON with its masked traceback."""
 EXIT_LEASE = 75
 """EX_TEMPFAIL: another process owns a connector; nothing was written for it; retry later."""
 
@@ -130,6 +135,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Output piped into `head` and the like: not an error of ours.
         sys.stderr.close()
         return EXIT_OK
+    except Exception as exc:  # a bug: one classified, masked log line, never a raw traceback
+        log.exception(
+            "internal error",
+            extra={"event": "command.internal_error", "error_class": type(exc).__name__},
+        )
+        print(
+            f"error: internal error ({type(exc).__name__}); see the log (exit {EXIT_INTERNAL})",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 # ----------------------------------------------------------------------------- runtime
@@ -233,14 +248,23 @@ def _take(lease: Any, wait: float | None) -> bool:
 
 
 def _pass_code(result: Any) -> int:
+    if result.internal_error:
+        return EXIT_INTERNAL
     if not result.ok:
         return EXIT_FAILURES
+    if result.unavailable:
+        return EXIT_UNAVAILABLE
     return EXIT_LEASE if result.lease_lost else EXIT_OK
 
 
+_SEVERITY = (EXIT_INTERNAL, EXIT_FAILURES, EXIT_UNAVAILABLE, EXIT_LEASE)
+"""Which exit code wins when connectors ended differently: a bug, failed tickets, a
+helpdesk that kept failing, a connector left to another process."""
+
+
 def _worst(codes: Sequence[int]) -> int:
-    """Failed tickets (1) say more than a connector left to another process (75)."""
-    for code in (EXIT_FAILURES, EXIT_LEASE):
+    """The code that says the most of several connectors' passes (``_SEVERITY``)."""
+    for code in _SEVERITY:
         if code in codes:
             return code
     return EXIT_OK
@@ -547,6 +571,8 @@ def _print_pass(result: Any, fmt: str) -> None:
         "timers_cancelled": result.timers_cancelled,
         "cursor": result.cursor.isoformat() if result.cursor else None,
         "lease_lost": result.lease_lost,
+        "unavailable": result.unavailable,
+        "internal_error": result.internal_error,
     }
     if fmt == "json":
         summary["tickets"] = [asdict(t) for t in result.tickets]
@@ -559,6 +585,8 @@ def _print_pass(result: Any, fmt: str) -> None:
         f"quarantined {result.quarantined}; timers fired {result.timers_fired}, "
         f"cancelled {result.timers_cancelled}; cursor {summary['cursor']}"
         + ("; stopped: another process took the connector over" if result.lease_lost else "")
+        + (f"; stopped: helpdesk unavailable ({result.unavailable})" if result.unavailable else "")
+        + (f"; stopped: internal error ({result.internal_error})" if result.internal_error else "")
     )
 
 

@@ -44,6 +44,7 @@ from .config import ScopeSettings
 from .decide import Decision, decide, evaluate_timer, project
 from .effects import effect_key
 from .mapping_loader import CompiledMapping
+from .masking import mask_text
 from .ownership import LeaseLost
 from .store import Store
 from .textnorm import fold
@@ -92,6 +93,11 @@ class PassResult:
     stopped: bool = False
     lease_lost: bool = False
     """Another process took the connector over: the pass stopped before writing more."""
+    unavailable: str | None = None
+    """Why the helpdesk could not be listed (after its retries): the pass stopped there,
+    what was done before is kept and the cursor stays behind what was not seen."""
+    internal_error: str | None = None
+    """An unexpected error outside any one ticket (a bug): the pass stopped there."""
 
     @property
     def ok(self) -> bool:
@@ -207,20 +213,48 @@ class Engine:
         else:
             start = since if since is not None else self.clock() - self.initial_lookback
         held_back = False
-        for ref in self.connector.changed_since(start, until):
-            if self.stop.is_set():
-                result.stopped = True
-                break
-            result.seen += 1
-            try:
-                done = self._handle(ref, result, reporter)
-            except LeaseLost as exc:  # nothing more is written; the new owner goes on
-                self._lease_lost(result, exc)
-                break
-            if not done:
-                held_back = True
-            elif not held_back and not self.dry_run:
-                result.cursor = self.store.advance_cursor(self.name, ref.stamp, cursor_name)
+        try:
+            for ref in self.connector.changed_since(start, until):
+                if self.stop.is_set():
+                    result.stopped = True
+                    break
+                result.seen += 1
+                try:
+                    done = self._handle(ref, result, reporter)
+                except LeaseLost as exc:  # nothing more is written; the new owner goes on
+                    self._lease_lost(result, exc)
+                    break
+                if not done:
+                    held_back = True
+                elif not held_back and not self.dry_run:
+                    result.cursor = self.store.advance_cursor(self.name, ref.stamp, cursor_name)
+        except AuthError:
+            raise
+        except ConnectorError as exc:
+            # Listing failed after the connector's own retries (a 429 storm past the total
+            # wait, timeouts, a refused connection): stop here, keep what was done.
+            result.stopped = True
+            result.unavailable = mask_text(f"{type(exc).__name__}: {exc}")
+            log.error(
+                "listing failed",
+                extra={
+                    "event": "pass.unavailable",
+                    "connector": self.name,
+                    "error_class": type(exc).__name__,
+                    "error": str(exc),
+                },
+            )
+        except Exception as exc:  # a bug while listing: classified, never a raw traceback
+            result.stopped = True
+            result.internal_error = mask_text(f"{type(exc).__name__}: {exc}")
+            log.exception(
+                "pass failed",
+                extra={
+                    "event": "pass.internal_error",
+                    "connector": self.name,
+                    "error_class": type(exc).__name__,
+                },
+            )
         if result.cursor is None:
             result.cursor = self.store.get_cursor(self.name, cursor_name)
         log.info(
@@ -279,6 +313,7 @@ class Engine:
         if self.dry_run:
             result.failed += 1
             return False
+        error = mask_text(error)  # API messages may quote a customer's data
         attempts = self.store.record_failure(self.name, ref.id, ref.version, error)
         log.warning(
             "ticket failed",
@@ -407,14 +442,26 @@ class Engine:
                 ref = TicketRef(row.ticket_id, version="", stamp=now)
                 try:
                     loaded = self.connector.load(ref)
-                except AuthError:
+                    state = self._check_timer(
+                        row.ticket_id, row.timer_id, row.request_type, loaded, now
+                    )
+                except (AuthError, LeaseLost):
                     raise
                 except ConnectorError as exc:  # the timer stays pending; the next check retries
                     self._timer_failed(row.ticket_id, row.timer_id, exc)
                     continue
-                state = self._check_timer(
-                    row.ticket_id, row.timer_id, row.request_type, loaded, now
-                )
+                except Exception as exc:  # one bad timer never stops the others
+                    log.exception(
+                        "timer check failed",
+                        extra={
+                            "event": "timer.internal_error",
+                            "connector": self.name,
+                            "ticket_id": row.ticket_id,
+                            "timer": row.timer_id,
+                            "error_class": type(exc).__name__,
+                        },
+                    )
+                    continue
                 fired += state == "fired"
                 cancelled += state == "cancelled"
             if len(page) < TIMER_PAGE:

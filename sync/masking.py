@@ -212,6 +212,12 @@ def is_secret_key(key: object) -> bool:
     return any(word in name for word in _SECRET_WORDS)
 
 
+def mask_data(value: Any) -> Any:
+    """``value`` (text, dicts, lists) with every CPF, CNPJ, e-mail and phone masked and
+    secret-named keys filtered: what the state store keeps of action texts and errors."""
+    return _scrub(value)
+
+
 def _scrub(value: Any, depth: int = 0) -> Any:
     """Mask PII inside an extra value, recursing into dicts/lists and filtering secrets."""
     if value is None or isinstance(value, bool | float):

@@ -32,7 +32,7 @@ Tables (schema version 1):
 | `journal` | `key` | PK; the effect's deterministic idempotency key (`sync.effects`) |
 | | `connector`, `ticket_id` | whose effect it is (indexed) |
 | | `kind` | action kind (`add_note`, `route`, …) |
-| | `payload` | the action as JSON text |
+| | `payload` | the action as JSON text, CPF/CNPJ/e-mail/phone masked |
 | | `state` | `planned` → `sent` → `confirmed` or `failed`; only `sent` is ambiguous |
 | | `remote_id` | id of what the helpdesk created (note, task, child ticket), when known |
 | | `reconciled` | true when confirmed by finding an earlier write instead of writing now |
@@ -106,6 +106,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
 from .errors import HelpdeskSyncError
+from .masking import mask_data, mask_text
 
 __all__ = [
     "CONFIRMED",
@@ -495,6 +496,9 @@ def _audit_row(row: Row[Any]) -> AuditRow:
 
 
 def _error_text(error: str) -> str:
+    """An error as the store keeps it: PII masked (API messages may quote customer data),
+    bounded in length."""
+    error = mask_text(error)
     return error if len(error) <= _MAX_ERROR else error[: _MAX_ERROR - 1] + "…"
 
 
@@ -611,7 +615,7 @@ class _Operations:
                 connector=connector,
                 ticket_id=ticket_id,
                 kind=kind,
-                payload=payload,
+                payload=mask_data(payload),  # recovery needs the key, not customer data
                 state=PLANNED,
                 reconciled=False,
                 attempts=0,
@@ -875,7 +879,7 @@ class _Operations:
                 version=version,
                 request_type=request_type,
                 outcome=outcome,
-                actions=actions,
+                actions=mask_data(actions),
                 dry_run=dry_run,
                 decided_at=_utc(decided_at),
             )

@@ -103,6 +103,8 @@ class Harness(Protocol):
 
     def fail(self, *, kind: str, count: int, path: str | None = None) -> None: ...
 
+    def clear_faults(self) -> None: ...
+
     def set_stamp(self, ticket_id: str, stamp: datetime) -> None: ...
 
     def answer_children(self, ticket_id: str) -> None: ...
@@ -410,6 +412,11 @@ class FreshdeskHarness:
         }[kind]
         faults.path = path
         self.sandbox.inject(faults)
+
+    def clear_faults(self) -> None:
+        """The helpdesk answers normally again."""
+        with self.sandbox._lock:
+            self.sandbox.faults.clear()
 
     def set_stamp(self, ticket_id: str, stamp: datetime) -> None:
         self.sandbox.touch(int(ticket_id), stamp)

@@ -282,3 +282,62 @@ def test_timers_list_shows_pending_timers_with_due_times(
     ]
     assert "(pending) — Cadastro > Status do cadastro com o distribuidor" in lines[1]
     assert "003_411e92168c32257f.txt §" in lines[1]
+
+
+def test_helpdesk_failing_while_listed_ends_with_a_summary_and_exit_69(
+    tmp_path: Path,
+    sandbox: tuple[FreshdeskSandbox, RunningServer],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import functools
+
+    import connectors._http as http
+
+    monkeypatch.setattr(
+        http,
+        "RetryPolicy",
+        functools.partial(http.RetryPolicy, backoff_base=0.01, max_backoff=0.02),
+    )
+    box, server = sandbox
+    box.inject(Faults(server_errors=100, path=r"/api/v2/tickets$"))
+    config = write_config(tmp_path, server.url)
+
+    code = main(["run", "--once", "--format", "json", "--config", str(config)])
+
+    out, err = capsys.readouterr()
+    assert code == 69
+    summary = json.loads(out)
+    assert summary["unavailable"].startswith("RetriableError")
+    assert summary["decided"] == 0
+    events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert [e["error_class"] for e in events if e.get("event") == "pass.unavailable"] == [
+        "RetriableError"
+    ]
+    assert "Traceback" not in err
+
+
+def test_an_unexpected_error_is_one_masked_json_line_and_exit_70(
+    tmp_path: Path,
+    sandbox: tuple[FreshdeskSandbox, RunningServer],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sync.engine import Engine
+
+    def broken(self: Engine, **kw: object) -> object:
+        raise RuntimeError("bug while handling CPF 529.982.247-25")
+
+    monkeypatch.setattr(Engine, "run_pass", broken)
+    _, server = sandbox
+    config = write_config(tmp_path, server.url)
+
+    assert main(["run", "--once", "--config", str(config)]) == 70
+
+    _, err = capsys.readouterr()
+    events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    [event] = [e for e in events if e.get("event") == "command.internal_error"]
+    assert event["error_class"] == "RuntimeError"
+    assert "RuntimeError" in event["exception"]  # the traceback, as one JSON field
+    assert "529.982.247-25" not in err
+    assert "internal error (RuntimeError)" in err
