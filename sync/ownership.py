@@ -124,11 +124,21 @@ class AliveMark:
             self._fd = None
 
 
+_STALE_MARK_SECONDS: Final = 24 * 3600.0
+"""A dead owner's mark is only swept once no lease it held can still be live: a lease runs
+less than one poll interval. A younger mark is the evidence that lets the next process
+break the dead owner's lease at once, so it is left for ``owner_is_gone`` to find."""
+
+
 def _sweep(directory: Path, keep: Path) -> None:
-    """Remove the marks dead owners left behind (killed before anyone took their lease)."""
+    """Remove old marks dead owners left behind (killed before anyone took their lease)."""
+    cutoff = time.time() - _STALE_MARK_SECONDS
     for path in directory.glob("helpdesk-sync-*.alive"):
-        if path != keep:
-            _unlink_if_unlocked(path)
+        if path == keep:
+            continue
+        with suppress(OSError):
+            if path.stat().st_mtime < cutoff:
+                _unlink_if_unlocked(path)
 
 
 def _unlink_if_unlocked(path: Path) -> bool:

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
@@ -640,10 +641,29 @@ def test_alive_mark_is_removed_on_clean_exit(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_marks_of_dead_owners_are_swept_by_the_next_one(tmp_path: Path) -> None:
+def test_a_dead_owners_fresh_mark_outlives_the_next_process_start(
+    store: Store, tmp_path: Path
+) -> None:
+    """The next process's own mark must not sweep the evidence it needs: a backfill killed
+    mid-pass and started again breaks the dead one's lease at once, not after its ttl."""
+    dead = AliveMark("dead", tmp_path)
+    assert lease_of(store, "dead", alive_dir=tmp_path).try_acquire() is None
+    os.close(dead._fd)  # type: ignore[arg-type]  # SIGKILL: the file stays, unlocked
+    dead._fd = None
+    newcomer = AliveMark("new", tmp_path)  # the restarted process starts
+    assert dead.path.exists()
+    assert lease_of(store, "new", alive_dir=tmp_path).try_acquire() is None
+    assert not dead.path.exists()  # removed when its lease was broken
+    newcomer.close()
+
+
+def test_old_marks_of_dead_owners_are_swept_by_the_next_one(tmp_path: Path) -> None:
     dead, alive = AliveMark("dead", tmp_path), AliveMark("alive", tmp_path)
     os.close(dead._fd)  # type: ignore[arg-type]  # killed: its file stays, unlocked
     dead._fd = None
+    day_ago = time.time() - 2 * 24 * 3600
+    os.utime(dead.path, (day_ago, day_ago))
+    os.utime(alive.path, (day_ago, day_ago))  # old but alive: its lock keeps it
     newcomer = AliveMark("new", tmp_path)
     assert sorted(tmp_path.iterdir()) == sorted([alive.path, newcomer.path])
     alive.close()
