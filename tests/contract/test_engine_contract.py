@@ -7,9 +7,7 @@ no missed ticket, dead letters. What was written is read from the sandbox's stat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -17,19 +15,7 @@ from sync.engine import Engine, PassResult
 from sync.mapping_loader import load_mapping
 from sync.store import Store
 
-from .harness import HARNESSES, Crash, Harness, mocked
-
-
-@pytest.fixture(params=sorted(HARNESSES))
-def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
-    with mocked() as rsps:
-        yield HARNESSES[request.param](rsps)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(f"sqlite:///{tmp_path / 'state.sqlite'}") as opened:
-        yield opened
+from .harness import Crash, Harness, mocked
 
 
 def engine(h: Harness, store: Store, **kw: object) -> Engine:

@@ -4,7 +4,6 @@ a ticket that raises. Each ends classified in the pass result, and the rest goes
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,22 +11,10 @@ import pytest
 import sync.engine as engine_module
 from sync.store import Store
 
-from .harness import HARNESSES, Harness, mocked
+from .harness import Harness
 from .test_engine_contract import assert_exactly_once, engine
 
 LIST_PATH = r"/api/v2/tickets$"
-
-
-@pytest.fixture(params=sorted(HARNESSES))
-def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
-    with mocked() as rsps:
-        yield HARNESSES[request.param](rsps)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(f"sqlite:///{tmp_path / 'state.sqlite'}") as opened:
-        yield opened
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,7 @@ a weekend.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -19,7 +17,7 @@ from sync.engine import Engine
 from sync.mapping_loader import load_mapping
 from sync.store import Store
 
-from .harness import HARNESSES, Crash, Harness, mocked
+from .harness import Crash, Harness
 
 # The comment is written at 10:00 Thu and decided a minute later; the distributor timers
 # count from the decision (``counted_from: decision``: our child ticket asks the distributor).
@@ -29,18 +27,6 @@ DUE_72H = datetime(2026, 12, 1, 15, 1, tzinfo=UTC)
 DUE_15D = datetime(2026, 12, 4, 13, 1, tzinfo=UTC)  # 15 calendar days, same local time
 FOLLOW_UP = "Prazo de 72 horas úteis vencido"
 NO_ANSWER = "15 dias sem resposta do distribuidor"
-
-
-@pytest.fixture(params=sorted(HARNESSES))
-def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
-    with mocked() as rsps:
-        yield HARNESSES[request.param](rsps)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(f"sqlite:///{tmp_path / 'state.sqlite'}") as opened:
-        yield opened
 
 
 def engine(h: Harness, store: Store) -> Engine:
