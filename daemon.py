@@ -603,12 +603,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"config: ok ({len(settings.connectors)} connector(s))")
     store = _open_store(settings)
     print(f"state: ok ({store})")
+    owners = {conf.name: store.lease_holder(conf.name) for conf in settings.connectors}
     store.close()
     code = EXIT_OK
     for conf in settings.connectors:
+        holder = owners[conf.name]
+        owned = (
+            f"owned by {holder.owner} until {holder.expires_at.isoformat(timespec='seconds')}"
+            if holder is not None
+            else "no owner"
+        )
         line = (
             f"connector {conf.name}: {conf.kind} {conf.base_url} mapping {conf.mapping} "
-            f"({len(mappings[conf.name].types)} types)"
+            f"({len(mappings[conf.name].types)} types; {owned})"
         )
         try:
             detail = build_connector(conf).check()

@@ -163,7 +163,13 @@ def test_check_reports_each_connector(
     assert main(["check", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "config: ok (1 connector(s))" in out
-    assert f"connector sac: freshdesk {server.url} mapping sac (35 types): ok" in out
+    assert f"connector sac: freshdesk {server.url} mapping sac (35 types; no owner): ok" in out
+
+    # ops see which process owns a connector
+    with Store(f"sqlite:///{tmp_path / 'state.sqlite'}") as store:
+        assert store.acquire_lease("sac", "web-2:4711:9f3a2c", timedelta(seconds=30))
+    assert main(["check", "--config", str(config)]) == 0
+    assert "(35 types; owned by web-2:4711:9f3a2c until " in capsys.readouterr().out
 
     monkeypatch.setenv("TEST_FD_KEY", "wrong-key")
     assert main(["check", "--config", str(config)]) == 3
