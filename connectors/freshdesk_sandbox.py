@@ -1887,16 +1887,9 @@ def add_sac_ticket(
 
 def seed_demo(sandbox: FreshdeskSandbox) -> None:
     """A small SAC-like account: groups, agents, category fields and a few tickets."""
-    for name in (
-        "SAC",
-        "Distribuidores",
-        "Financeiro",
-        "NRP",
-        "KA",
-        "Trademaster",
-        "Cashback",
-        "Yalo",
-    ):
+    from .demo_data import SAC_GROUPS
+
+    for name in SAC_GROUPS:
         sandbox.add_group(name)
     ana = sandbox.add_agent("Ana Souza", "ana.souza@example.com")
     sandbox.add_agent("Bruno Lima", "bruno.lima@example.com")

@@ -445,7 +445,6 @@ def _chronological(comments: Sequence[Comment]) -> list[Comment]:
         return list(comments)
 
 
-@lru_cache(maxsize=1024)
 def _labelled_lines(body: str, index: LabelIndex) -> tuple[str, ...]:
     """``comment_lines`` with a line that holds a second label after a sentence split in
     two: "Fraude constatada: não. Distribuidor: Comercial Esperança." is two values."""
@@ -474,11 +473,16 @@ def _second_label(line: str, index: LabelIndex) -> int | None:
     return None
 
 
-def _remark(value: str) -> str:
-    """What an agent wrote after a labelled value's first sentence or spaced dash
-    ("não - pedido 100950431 foi feito pelo vendedor"): prose about the case."""
+def split_remark(value: str) -> tuple[str, str]:
+    """(value, remark): a labelled value cut at its first sentence end or spaced dash
+    ("não - pedido 100950431 foi feito pelo vendedor"); the remark is "" when none."""
     parts = _REMARK_SPLIT.split(value.strip(), maxsplit=1)
-    return parts[1].strip() if len(parts) == 2 else ""
+    return (parts[0].strip(), parts[1].strip()) if len(parts) == 2 else (parts[0], "")
+
+
+def _remark(value: str) -> str:
+    """What an agent wrote after a labelled value: prose about the case."""
+    return split_remark(value)[1]
 
 
 _REMARK_SPLIT = re.compile(r"(?<=\S)[.;]\s+(?=\S)|\s[-–—]\s")

@@ -42,6 +42,7 @@ from .comment_parser import (
     extract_fields,
     normalize_label,
     short_labelled,
+    split_remark,
     untitled_checklists,
 )
 from .effects import carries_marker
@@ -759,7 +760,6 @@ def _validate_present(
 
 
 _PROSE_VALIDATORS = frozenset({"text", "city"})
-_SENTENCE_END = re.compile(r"(?<=\S)[.;]\s+(?=\S)|\s[-–—]\s")
 
 
 def _within_remark(
@@ -771,8 +771,8 @@ def _within_remark(
     (confirmado)", "Garantia: dentro da política" -> the one value the field's own
     finder sees in the text. Two different values are not guessed between.
     """
-    first = _SENTENCE_END.split(value, maxsplit=1)[0].strip()
-    if first and first != value:
+    first, remark = split_remark(value)
+    if first and remark:
         retry = validate(fspec.validator, first, fspec.options, now)
         if retry.ok:
             return first, retry

@@ -306,6 +306,7 @@ class Engine:
         return True
 
     def _failed(self, ref: TicketRef, error: str, result: PassResult, reporter: Reporter) -> bool:
+        error = mask_text(error)  # API messages and exceptions may quote a customer's data
         report = TicketReport(ref.id, ref.version, "error", None, error=error)
         if self._keep:
             result.tickets.append(report)
@@ -313,7 +314,6 @@ class Engine:
         if self.dry_run:
             result.failed += 1
             return False
-        error = mask_text(error)  # API messages may quote a customer's data
         attempts = self.store.record_failure(self.name, ref.id, ref.version, error)
         log.warning(
             "ticket failed",
