@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from sync.cli import add_explain_parser, add_mappings_parser
+from cli.explain import add_explain_parser, add_mappings_parser
 
 EXIT_OK = 0
 EXIT_FAILURES = 1
@@ -152,9 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _runtime(args: argparse.Namespace) -> Any:
     """Settings, mappings and store, or a printed error (exit code as int)."""
-    from sync.config import load_settings
+    from cli.logs import setup_logging
+    from cli.settings import load_settings
     from sync.errors import ConfigError, MappingError
-    from sync.logs import setup_logging
     from sync.mapping_loader import load_mapping
 
     try:
@@ -184,7 +184,7 @@ def _runtime(args: argparse.Namespace) -> Any:
 def _engine(settings: Any, mappings: dict[str, Any], store: Any, name: str, **kw: Any) -> Any:
     """The connector's engine; ``fence=`` a lease's fence when several processes may run."""
     from connectors.registry import build_connector
-    from sync.engine import Engine
+    from engine.engine import Engine
 
     conf = settings.connector(name)
     return Engine(
@@ -201,7 +201,7 @@ def _engine(settings: Any, mappings: dict[str, Any], store: Any, name: str, **kw
 
 
 def _open_store(settings: Any) -> Any:
-    from sync.store import Store
+    from engine.store import Store
 
     return Store(settings.state_url)
 
@@ -211,7 +211,7 @@ def _open_store(settings: Any) -> Any:
 
 def _leases(settings: Any, store: Any, names: Sequence[str], dry_run: bool) -> dict[str, Any]:
     """One lease per connector this process writes (none for ``--dry-run``: it writes nothing)."""
-    from sync.ownership import process_leases
+    from engine.ownership import process_leases
 
     return {} if dry_run else process_leases(store, names, settings.lease_ttl)
 
@@ -226,7 +226,7 @@ def _take(lease: Any, wait: float | None) -> bool:
 
     False (with a message naming the holder) when another process kept it all along.
     """
-    from sync.ownership import LeaseLost, log_refused
+    from engine.ownership import LeaseLost, log_refused
 
     seconds = 2 * lease.ttl.total_seconds() if wait is None else wait
     try:
@@ -310,8 +310,8 @@ def _run_once(
     args: argparse.Namespace, engines: dict[str, Any], leases: dict[str, Any], store: Any
 ) -> int:
     """One pass per connector, each under its lease (taken just before, given up after)."""
-    from connectors.base import AuthError
-    from sync.ownership import holding
+    from engine.ownership import holding
+    from sync.contract import AuthError
 
     codes: list[int] = []
     try:
@@ -351,8 +351,8 @@ def _schedule(
     """
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from connectors.base import AuthError
-    from sync.ownership import LeaseLost, holding, working
+    from engine.ownership import LeaseLost, holding, working
+    from sync.contract import AuthError
 
     scheduler = BackgroundScheduler(timezone=UTC)
 
@@ -431,7 +431,7 @@ def _own(scheduler: Any, lease: Any, job_id: str) -> bool:
     A skipped poll is tried again when the holder's lease would run out, so a dead
     owner's connector is taken over within its lease, well inside one interval.
     """
-    from sync.ownership import LeaseLost, log_busy
+    from engine.ownership import LeaseLost, log_busy
 
     try:
         holder = lease.try_acquire(defer=True)
@@ -521,7 +521,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         store.close()
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    from sync.ownership import holding
+    from engine.ownership import holding
 
     try:
         with holding(leases):
@@ -534,7 +534,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def _backfill_pass(args: argparse.Namespace, engine: Any, until: datetime) -> int:
-    from connectors.base import AuthError
+    from sync.contract import AuthError
 
     progress = _Progress(args.since, until, sys.stderr.isatty())
     cursor_name = f"backfill:{args.since.isoformat()}:{until.isoformat()}"
@@ -592,8 +592,8 @@ def _print_pass(result: Any, fmt: str) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """``check``: config, mappings, state store and every connection."""
-    from connectors.base import AuthError, ConnectorError
     from connectors.registry import build_connector
+    from sync.contract import AuthError, ConnectorError
     from sync.errors import ConfigError
 
     runtime = _runtime(args)
@@ -703,7 +703,7 @@ def cmd_timers(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """``demo``: a loopback Freshdesk sandbox with SAC tickets, one engine pass, a table."""
-    from connectors.demo import run_demo
+    from cli.demo import run_demo
 
     return run_demo(fmt=args.format, keep=args.keep)
 

@@ -10,7 +10,7 @@ What runs where
   limits (per-minute credits, the tickets-list / create / update sub-limits, include
   credits) and ``time_scale``: one sandbox minute -- one rate window -- lasts
   ``60 / time_scale`` wall seconds. It is seeded with N SAC tickets cycling through
-  ``connectors.demo_data.DEMO_TICKETS`` (distinct ids, ``updated_at`` spread over the
+  ``sandboxes.demo_data.DEMO_TICKETS`` (distinct ids, ``updated_at`` spread over the
   backfill span, three tickets sharing one second out of every ten to exercise ties) and
   serves HTTP on 127.0.0.1. Its own memory (all N tickets, the call log) never counts
   against the engine.
@@ -88,8 +88,8 @@ TIE_EVERY, TIE_SIZE = 10, 3
 
 def seed_tickets(sandbox: Any, count: int, first: datetime, last: datetime) -> None:
     """Groups, an agent, category fields and ``count`` SAC tickets in ``[first, last]``."""
-    from connectors.demo import add_demo_ticket, prepare_account
-    from connectors.demo_data import DEMO_TICKETS
+    from cli.demo import add_demo_ticket, prepare_account
+    from sandboxes.demo_data import DEMO_TICKETS
 
     account = prepare_account(sandbox)
     seconds = [i for i in range(count) if i % TIE_EVERY >= TIE_SIZE or i % TIE_EVERY == 0]
@@ -148,7 +148,7 @@ def sandbox_main(conn: Any, options: dict[str, Any]) -> None:
     """Child process: seed, serve on loopback, answer ``stats`` / ``stop`` on the pipe."""
     import socketserver
 
-    from connectors.freshdesk_sandbox import FreshdeskSandbox
+    from sandboxes.freshdesk import FreshdeskSandbox
 
     # The sandbox's handler writes the headers and the body of a response in two sends;
     # with Nagle on, the body waits for the client's delayed ACK (~40 ms on Linux
@@ -288,10 +288,10 @@ def describe(stats: dict[str, Any], tickets: int) -> tuple[int, int, str]:
 def run(args: argparse.Namespace) -> int:
     from connectors._http import HttpClient, RateBudget, SubLimits
     from connectors.freshdesk import PLAN_SUB_LIMITS, FreshdeskConnector, sub_limit_bucket
-    from connectors.freshdesk_sandbox import DEFAULT_API_KEY, PLANS
-    from sync.engine import Engine
+    from engine.engine import Engine
+    from engine.store import Store
+    from sandboxes.freshdesk import DEFAULT_API_KEY, PLANS
     from sync.mapping_loader import load_mapping
-    from sync.store import Store
 
     plan = PLANS[args.plan]
     window = 60.0 / args.time_scale

@@ -46,7 +46,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from .base import AuthError, ConnectorError, FatalError, RetriableError
+from sync.contract import AuthError, ConnectorError, FatalError, RetriableError
 
 log = logging.getLogger("helpdesk_sync.http")
 

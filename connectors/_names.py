@@ -26,9 +26,8 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from sync.contract import FatalError
 from sync.textnorm import fold
-
-from .base import FatalError
 
 K = TypeVar("K", bound=Hashable)
 """An id as the helpdesk spells it (Freshdesk: int; Salesforce: an 18-character string)."""

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from sync.config import ConnectorSettings
+from cli.settings import ConnectorSettings
+from sync.contract import Connector
 from sync.errors import ConfigError
-
-from .base import Connector
 
 
 def build_connector(conf: ConnectorSettings) -> Connector:

@@ -22,8 +22,9 @@ from typing import Any
 
 import requests
 
+from sync.contract import FatalError
+
 from .._http import HttpClient
-from ..base import FatalError
 
 HELPDESK = "freshdesk"
 STATUS_OPEN, STATUS_RESOLVED, STATUS_CLOSED = 2, 4, 5

@@ -46,11 +46,11 @@ from urllib.parse import urlsplit
 import requests
 
 from sync.actions import AddNote, CreateChildTicket, CreateTask, CreateTicket, Merge
+from sync.contract import ConnectorError, Effect, FatalError, Loaded, Receipt, TicketRef
 from sync.masking import mask_value
 
 from .._http import HttpClient, RateBudget, SubLimits
 from .._notes import DEFAULT_MARKER_FOOTER, has_marker
-from ..base import ConnectorError, Effect, FatalError, Loaded, Receipt, TicketRef
 from . import normalize, writes
 from .api import (
     EMBEDDED_CONVERSATIONS,
@@ -73,7 +73,7 @@ T = TypeVar("T")
 
 
 class FreshdeskConnector:
-    """``connectors.base.Connector`` for one Freshdesk account (API v2)."""
+    """``sync.contract.Connector`` for one Freshdesk account (API v2)."""
 
     kind = "freshdesk"
 

@@ -33,9 +33,10 @@ from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
+from sync.contract import FatalError
+
 from .._http import HttpClient
 from .._names import NameLookup, PartyCache
-from ..base import FatalError
 from .api import HELPDESK, get_pages, get_ticket, shape_error
 from .normalize import DEFAULT_DOCUMENT_FIELDS, RowNames
 

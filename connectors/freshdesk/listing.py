@@ -37,8 +37,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sync.contract import FatalError, TicketRef
+
 from .._http import HttpClient
-from ..base import FatalError, TicketRef
 from .api import HELPDESK, parse, rows, utc
 
 log = logging.getLogger("helpdesk_sync.connectors.freshdesk")

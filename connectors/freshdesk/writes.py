@@ -45,11 +45,11 @@ from sync.actions import (
     SetPriority,
     SetStatus,
 )
+from sync.contract import ConnectorError, Effect, FatalError
 from sync.textnorm import fold
 
 from .._http import Classifier
 from .._notes import footer_html, text_to_html
-from ..base import ConnectorError, Effect, FatalError
 from .api import HELPDESK, PRIORITY_LOW, PRIORITY_URGENT, STATUS_OPEN, STATUS_RESOLVED
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")

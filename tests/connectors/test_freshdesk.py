@@ -12,18 +12,8 @@ import requests
 import responses
 
 from connectors._http import HttpClient, RateBudget, RetryPolicy, api_error, parse_retry_after
-from connectors.base import (
-    AuthError,
-    Connector,
-    Effect,
-    FatalError,
-    Loaded,
-    Receipt,
-    RetriableError,
-    TicketRef,
-)
 from connectors.freshdesk import FreshdeskConnector
-from connectors.freshdesk_sandbox import (
+from sandboxes.freshdesk import (
     DEFAULT_BASE_URL,
     Faults,
     FreshdeskSandbox,
@@ -40,6 +30,16 @@ from sync.actions import (
     Route,
     SetPriority,
     SetStatus,
+)
+from sync.contract import (
+    AuthError,
+    Connector,
+    Effect,
+    FatalError,
+    Loaded,
+    Receipt,
+    RetriableError,
+    TicketRef,
 )
 from sync.effects import marker
 
@@ -899,8 +899,8 @@ def test_a_queue_name_routes_to_the_group(world: World, account: dict[str, int])
 def test_the_registry_builds_this_connector_from_settings() -> None:
     from pydantic import SecretStr
 
+    from cli.settings import ConnectorSettings
     from connectors.registry import build_connector
-    from sync.config import ConnectorSettings
 
     settings = ConnectorSettings(
         name="sac",

@@ -15,7 +15,7 @@ from connectors.freshdesk import (
     plan_sub_limits,
     sub_limit_bucket,
 )
-from connectors.freshdesk_sandbox import DEFAULT_BASE_URL, FreshdeskSandbox
+from sandboxes.freshdesk import DEFAULT_BASE_URL, FreshdeskSandbox
 from sync.errors import ConfigError
 
 from .test_freshdesk import SINCE, T0, FakeTime
@@ -136,8 +136,8 @@ def test_plan_limits_and_overrides_are_checked() -> None:
 def test_the_registry_names_a_bad_plan_or_sub_limit() -> None:
     from pydantic import SecretStr
 
+    from cli.settings import ConnectorSettings
     from connectors.registry import build_connector
-    from sync.config import ConnectorSettings
 
     def build(**kw: Any) -> Any:
         return build_connector(

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 import responses
 
-from connectors.base import Effect, FatalError, Receipt, RetriableError
 from connectors.freshdesk import FreshdeskConnector
-from connectors.freshdesk_sandbox import (
+from engine.engine import Engine
+from engine.store import Store
+from sandboxes.freshdesk import (
     Faults,
     SacAccount,
     SacNote,
@@ -23,10 +24,9 @@ from connectors.freshdesk_sandbox import (
     setup_sac_account,
 )
 from sync.actions import AddNote, CreateChildTicket, CreateTask, Route, SetStatus
-from sync.engine import Engine
+from sync.contract import Effect, FatalError, Receipt, RetriableError
 from sync.mapping_loader import load_mapping
 from sync.model import Party
-from sync.store import Store
 
 from ..contract.harness import Crash, FreshdeskHarness, mocked
 from .test_freshdesk import T0, FakeTime, World, loaded, refs_of

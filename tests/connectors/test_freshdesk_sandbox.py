@@ -10,7 +10,7 @@ import pytest
 import requests
 import responses
 
-from connectors.freshdesk_sandbox import (
+from sandboxes.freshdesk import (
     DEFAULT_API_KEY,
     DEFAULT_BASE_URL,
     Faults,
@@ -669,7 +669,7 @@ def test_module_entry_point_serves_a_seeded_account() -> None:
     command = [
         sys.executable,
         "-m",
-        "connectors.freshdesk_sandbox",
+        "sandboxes.freshdesk",
         "--port",
         "0",
         "--seed",
@@ -782,8 +782,8 @@ def test_a_wrong_verb_is_405_with_allow(sandbox: FreshdeskSandbox, rsps: Any) ->
 def test_sac_account_serves_labelled_fields_customers_and_seeded_tickets(
     sandbox: FreshdeskSandbox, rsps: Any
 ) -> None:
-    from connectors.demo_data import SAC_CATEGORIES
-    from connectors.freshdesk_sandbox import SacNote, add_sac_ticket, setup_sac_account
+    from sandboxes.demo_data import SAC_CATEGORIES
+    from sandboxes.freshdesk import SacNote, add_sac_ticket, setup_sac_account
 
     account = setup_sac_account(sandbox)
     fields = {f["name"]: f for f in get("/ticket_fields").json()}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.store import Store
+from engine.store import Store
 
 from .harness import HARNESSES, Harness, mocked
 

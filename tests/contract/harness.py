@@ -30,11 +30,10 @@ from typing import Any, Protocol
 
 import responses
 
+from cli.demo import prepare_account
 from connectors._http import HttpClient, RetryPolicy
-from connectors.base import Connector
-from connectors.demo import prepare_account
 from connectors.freshdesk import FreshdeskConnector
-from connectors.freshdesk_sandbox import (
+from sandboxes.freshdesk import (
     DEFAULT_API_KEY,
     DEFAULT_BASE_URL,
     Faults,
@@ -44,6 +43,7 @@ from connectors.freshdesk_sandbox import (
     add_sac_ticket,
     setup_sac_account,
 )
+from sync.contract import Connector
 from sync.effects import MARKER_PREFIX
 
 MARKER = re.compile(re.escape(MARKER_PREFIX) + r"([0-9a-f]{32})")

@@ -15,7 +15,6 @@ import pytest
 import responses
 
 import sync.actions as actions_module
-from connectors.base import Effect
 from sync.actions import (
     ACTION_TYPES,
     Action,
@@ -30,6 +29,7 @@ from sync.actions import (
     SetPriority,
     SetStatus,
 )
+from sync.contract import Effect
 from sync.effects import effect_key, identity, identity_kinds, marker
 from tests.contract.harness import FreshdeskHarness
 

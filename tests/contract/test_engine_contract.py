@@ -11,9 +11,9 @@ from datetime import timedelta
 
 import pytest
 
-from sync.engine import Engine, PassResult
+from engine.engine import Engine, PassResult
+from engine.store import Store
 from sync.mapping_loader import load_mapping
-from sync.store import Store
 
 from .harness import Crash, Harness, mocked
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-import sync.engine as engine_module
-from sync.store import Store
+import engine.engine as engine_module
+from engine.store import Store
 
 from .harness import Harness
 from .test_engine_contract import assert_exactly_once, engine

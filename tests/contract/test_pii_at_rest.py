@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import MetaData, select
 
-import sync.engine as engine_module
-from sync.store import Store
+import engine.engine as engine_module
+from engine.store import Store
 from tests.store import store_fixture
 
 from .harness import FreshdeskHarness, mocked

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sync.engine import Engine
+from engine.engine import Engine
+from engine.store import Store
 from sync.mapping_loader import load_mapping
-from sync.store import Store
 
 from .harness import Crash, Harness
 

@@ -243,7 +243,7 @@ def test_filter_always_passes_record_and_is_idempotent() -> None:
 @pytest.mark.parametrize("fmt", ["json", "text"])
 def test_service_log_formats_keep_the_masked_traceback(fmt: str) -> None:
     """Both formatters print the traceback the filter masked, never a fresh raw one."""
-    from sync.logs import setup_logging
+    from cli.logs import setup_logging
 
     root = logging.getLogger()
     before = list(root.handlers), root.level

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from cli.explain import format_decision
 from sync.actions import AddNote, Resolve, Route, SetStatus
-from sync.cli import format_decision
 from sync.decide import decide, evaluate_timer, project
 from sync.mapping_loader import CompiledMapping, load_mapping_file
 from sync.model import Context

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.demo import seed
-from connectors.freshdesk_sandbox import DEFAULT_API_KEY, Faults, FreshdeskSandbox, RunningServer
+from cli.demo import seed
 from daemon import main
-from sync.store import Store
+from engine.store import Store
+from sandboxes.freshdesk import DEFAULT_API_KEY, Faults, FreshdeskSandbox, RunningServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -329,7 +329,7 @@ def test_an_unexpected_error_is_one_masked_json_line_and_exit_70(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from sync.engine import Engine
+    from engine.engine import Engine
 
     def broken(self: Engine, **kw: object) -> object:
         raise RuntimeError("bug while handling CPF 529.982.247-25")

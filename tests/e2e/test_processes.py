@@ -29,20 +29,20 @@ from typing import Any
 
 import pytest
 
-from connectors.demo import add_demo_ticket, prepare_account
-from connectors.demo_data import DEMO_TICKETS
-from connectors.freshdesk_sandbox import (
+from cli.demo import add_demo_ticket, prepare_account
+from daemon import EXIT_LEASE, main
+from engine.engine import Engine
+from engine.ownership import ConnectorLease, new_owner_id
+from engine.store import Store
+from sandboxes.demo_data import DEMO_TICKETS
+from sandboxes.freshdesk import (
     DEFAULT_API_KEY,
     Faults,
     FreshdeskSandbox,
     RunningServer,
     Write,
 )
-from daemon import EXIT_LEASE, main
-from sync.engine import Engine
 from sync.mapping_loader import load_mapping
-from sync.ownership import ConnectorLease, new_owner_id
-from sync.store import Store
 
 from ..contract.harness import MARKER, FreshdeskHarness, mocked
 from ..store import BACKENDS, backend_url

@@ -21,14 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from connectors.demo import add_demo_ticket, prepare_account
-from connectors.demo_data import DEMO_TICKETS
+from cli.demo import add_demo_ticket, prepare_account
 from connectors.freshdesk import FreshdeskConnector
-from connectors.freshdesk_sandbox import DEFAULT_API_KEY, Faults, FreshdeskSandbox, Write
+from engine.store import Store
+from sandboxes.demo_data import DEMO_TICKETS
+from sandboxes.freshdesk import DEFAULT_API_KEY, Faults, FreshdeskSandbox, Write
 from sync.decide import decide
 from sync.effects import effect_key
 from sync.mapping_loader import load_mapping
-from sync.store import Store
 
 from ..contract.harness import MARKER
 

@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from sync.store import Store
+from engine.store import Store
 
 POSTGRES_URL_ENV = "HELPDESK_SYNC_TEST_POSTGRES_URL"
 BACKENDS: tuple[str, ...] = ("sqlite", "postgresql")

@@ -21,9 +21,8 @@ from sqlalchemy import Column, Connection, Integer, MetaData, Table, create_engi
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from sync import store as store_module
-from sync.errors import HelpdeskSyncError
-from sync.ownership import (
+from engine import store as store_module
+from engine.ownership import (
     AliveMark,
     ConnectorLease,
     Heartbeat,
@@ -32,7 +31,7 @@ from sync.ownership import (
     owner_is_gone,
     wanted_key,
 )
-from sync.store import (
+from engine.store import (
     METADATA,
     SCHEMA_VERSION,
     AuditRow,
@@ -43,6 +42,7 @@ from sync.store import (
     StoreError,
     backfill_cursor_name,
 )
+from sync.errors import HelpdeskSyncError
 
 T = TypeVar("T")
 T0 = datetime(2026, 11, 20, 13, 0, tzinfo=UTC)
@@ -469,7 +469,7 @@ def test_leases_run_on_the_database_clock(store_url: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# ownership: one process writes a connector at a time (sync.ownership)
+# ownership: one process writes a connector at a time (engine.ownership)
 # ---------------------------------------------------------------------------------------
 
 FAR = datetime(2999, 1, 1, tzinfo=UTC)
@@ -746,7 +746,7 @@ def test_concurrent_opens_migrate_once(store_url: str) -> None:
 
 def test_concurrent_processes_migrate_once(store_url: str) -> None:
     code = (
-        "import sys; from sync.store import Store\n"
+        "import sys; from engine.store import Store\n"
         "with Store(sys.argv[1]) as s: print(len(s.applied_migrations), s.schema_version)"
     )
     root = Path(__file__).resolve().parents[2]

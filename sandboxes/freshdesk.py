@@ -10,7 +10,7 @@ answers every request through one pure-ish handler::
 
 Two thin adapters put it on the wire: ``install(rsps)`` registers ``responses`` callbacks
 (unit tests, no sockets) and ``serve()`` runs a ``ThreadingHTTPServer`` on loopback (the
-``demo`` command and subprocess crash tests; ``python -m connectors.freshdesk_sandbox``).
+``demo`` command and subprocess crash tests; ``python -m sandboxes.freshdesk``).
 
 Behaviour follows ``shared/reference/freshdesk.md``: inclusive ``updated_since``, the
 300-page cap and its exact 400 body, ``Link: <...>; rel="next"`` echoing query values
@@ -1809,7 +1809,7 @@ def setup_sac_account(sandbox: FreshdeskSandbox) -> SacAccount:
     """The SAC account set up the usual way: groups, an agent, the ticket form's custom
     fields with their labels (``demo_data.SAC_TICKET_FIELDS``), the categories also as
     ticket types, a company field ``cnpj`` and the customers of ``demo_data.SAC_CUSTOMERS``."""
-    from .demo_data import SAC_CATEGORIES, SAC_CUSTOMERS, SAC_GROUPS, SAC_TICKET_FIELDS
+    from sandboxes.demo_data import SAC_CATEGORIES, SAC_CUSTOMERS, SAC_GROUPS, SAC_TICKET_FIELDS
 
     groups = {name: sandbox.add_group(name) for name in SAC_GROUPS}
     agent = sandbox.add_agent("Ana Souza", "ana.souza@example.com")
@@ -1887,7 +1887,7 @@ def add_sac_ticket(
 
 def seed_demo(sandbox: FreshdeskSandbox) -> None:
     """A small SAC-like account: groups, agents, category fields and a few tickets."""
-    from .demo_data import SAC_GROUPS
+    from sandboxes.demo_data import SAC_GROUPS
 
     for name in SAC_GROUPS:
         sandbox.add_group(name)
@@ -1921,7 +1921,7 @@ def seed_demo(sandbox: FreshdeskSandbox) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m connectors.freshdesk_sandbox --port N [--seed demo]``: serve until killed."""
+    """``python -m sandboxes.freshdesk --port N [--seed demo]``: serve until killed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)

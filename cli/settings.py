@@ -33,8 +33,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from .errors import ConfigError
-from .yaml_lines import LocatedDocumentError, load_yaml, validation_problems
+from sync.errors import ConfigError
+from sync.yaml_lines import LocatedDocumentError, load_yaml, validation_problems
 
 CONFIG_ENV = "HELPDESK_SYNC_CONFIG"
 """Environment variable naming the YAML config file when ``--config`` is not given."""

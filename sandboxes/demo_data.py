@@ -7,7 +7,7 @@ ticket with no category, and one that the SOP only asks to orient.
 
 Also the SAC account's usual set-up (groups, categories, the ticket form's custom fields
 with their labels, customers with their companies) that
-``connectors.freshdesk_sandbox.setup_sac_account`` creates.
+``sandboxes.freshdesk.setup_sac_account`` creates.
 """
 
 from __future__ import annotations

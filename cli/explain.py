@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from .actions import Action, Route
-from .decide import Decision, decide
-from .errors import InputError, MappingError
-from .mapping_loader import CompiledMapping, load_mapping, load_mappings
-from .mapping_schema import ActionSpec, TypeSpec
-from .masking import mask_text
-from .ticket_io import parse_ticket_document
+from sync.actions import Action, Route
+from sync.decide import Decision, decide
+from sync.errors import InputError, MappingError
+from sync.mapping_loader import CompiledMapping, load_mapping, load_mappings
+from sync.mapping_schema import ActionSpec, TypeSpec
+from sync.masking import mask_text
+from sync.ticket_io import parse_ticket_document
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2

@@ -56,8 +56,8 @@ except ImportError:  # pragma: no cover - not POSIX: dead owners' leases are wai
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from .errors import HelpdeskSyncError
-from .store import LeaseRow, Store, StoreError
+from engine.store import LeaseRow, Store, StoreError
+from sync.errors import HelpdeskSyncError
 
 log = logging.getLogger("helpdesk_sync.ownership")
 

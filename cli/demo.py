@@ -17,14 +17,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sync.engine import Engine, PassResult
-from sync.logs import setup_logging
+from cli.logs import setup_logging
+from connectors.freshdesk import SAO_PAULO, FreshdeskConnector
+from engine.engine import Engine, PassResult
+from engine.store import Store
+from sandboxes.demo_data import DEMO_TICKETS, SAC_GROUPS, DemoTicket
+from sandboxes.freshdesk import DEFAULT_API_KEY, FreshdeskSandbox, Write
 from sync.mapping_loader import load_mapping
-from sync.store import Store
-
-from .demo_data import DEMO_TICKETS, SAC_GROUPS, DemoTicket
-from .freshdesk import SAO_PAULO, FreshdeskConnector
-from .freshdesk_sandbox import DEFAULT_API_KEY, FreshdeskSandbox, Write
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ Theory of operation
   cursor back; it is retried on later passes and quarantined after ``max_attempts``.
 * Echo suppression follows from the keys: helpdesk-sync's own write bumps the ticket's
   version, the next pass re-decides it, and every effect it asks for is already confirmed.
-* Several processes: the caller holds the connector's lease (``sync.ownership``) and passes
+* Several processes: the caller holds the connector's lease (``engine.ownership``) and passes
   its ``fence``; the engine calls it after deciding a ticket and before a due timer's
   check, ahead of any write. ``LeaseLost`` (another process took the connector over) stops
   the pass there with ``PassResult.lease_lost``; the new owner settles what was in flight.
@@ -30,7 +30,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from connectors.base import (
+from cli.settings import ScopeSettings
+from engine.ownership import LeaseLost
+from engine.store import Store
+from sync.contract import (
     AuthError,
     Connector,
     ConnectorError,
@@ -39,15 +42,11 @@ from connectors.base import (
     Receipt,
     TicketRef,
 )
-
-from .config import ScopeSettings
-from .decide import Decision, decide, evaluate_timer, project
-from .effects import effect_key
-from .mapping_loader import CompiledMapping
-from .masking import mask_text
-from .ownership import LeaseLost
-from .store import Store
-from .textnorm import fold
+from sync.decide import Decision, decide, evaluate_timer, project
+from sync.effects import effect_key
+from sync.mapping_loader import CompiledMapping
+from sync.masking import mask_text
+from sync.textnorm import fold
 
 log = logging.getLogger("helpdesk_sync.engine")
 

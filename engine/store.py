@@ -54,7 +54,7 @@ Tables (schema version 1):
 | | `actions` | the decided actions as JSON text (never comment bodies) |
 | | `dry_run` | true for decisions made with `--dry-run` (nothing written) |
 | | `decided_at` | the decision's `now` |
-| `leases` | `connector` | PK; one process writes a connector at a time (`sync.ownership`); |
+| `leases` | `connector` | PK; one process writes a connector at a time (`engine.ownership`); |
 | | | `<connector>#wanted`: a `run --once`/`backfill` waiting for it (asks for a handover) |
 | | `owner` | the process holding the lease (`host:pid:random`) |
 | | `expires_at` | after this instant anyone may take it (the database's clock on PostgreSQL) |
@@ -105,8 +105,8 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
-from .errors import HelpdeskSyncError
-from .masking import mask_data, mask_text
+from sync.errors import HelpdeskSyncError
+from sync.masking import mask_data, mask_text
 
 __all__ = [
     "CONFIRMED",
