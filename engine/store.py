@@ -16,14 +16,15 @@ both. The schema is created and upgraded on open (``MIGRATIONS``), under
 opening one store at once migrate it once. All timestamps are timezone-aware UTC; naive
 datetimes are refused. The URL's password never appears in ``repr``/``str`` or in errors.
 
-Tables (schema version 1):
+Tables (schema version 3; `MIGRATIONS` below says what each version added):
 
 | table | column | meaning |
 |---|---|---|
 | `schema_version` | `version` | PK; one row per applied migration; the highest is current |
 | | `applied_at` | when that migration ran (UTC) |
-| `cursors` | `connector`, `name` | PK; `name`: `poll` (daemon) or `backfill:<since>:<until>` |
-| | `stamp` | change stamp up to which every ticket is done; never moves backwards |
+| `cursor_positions` | `connector`, `name` | PK; `name`: `poll` or `backfill:<since>:<until>` |
+| | `position` | the connector's opaque cursor: every ticket before it is done (v3; v1's |
+| | | `cursors.stamp` became a datetime cursor) |
 | | `updated_at` | last time the cursor moved |
 | `ticket_versions` | `connector`, `ticket_id` | PK |
 | | `version` | the last processed helpdesk version (change stamp) of the ticket |
@@ -105,6 +106,8 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
+from engine.journal import OPEN, State, sources
+from sync.contract import DatetimeCursor
 from sync.errors import HelpdeskSyncError
 from sync.masking import mask_data, mask_text
 
@@ -130,11 +133,12 @@ __all__ = [
 POLL: Final = "poll"
 """Cursor name of the daemon's regular polling."""
 
-PLANNED: Final = "planned"
-SENT: Final = "sent"
-CONFIRMED: Final = "confirmed"
-FAILED: Final = "failed"
+PLANNED: Final = State.PLANNED.value
+SENT: Final = State.SENT.value
+CONFIRMED: Final = State.CONFIRMED.value
+FAILED: Final = State.FAILED.value
 EffectState = Literal["planned", "sent", "confirmed", "failed"]
+"""The journal's states; ``engine.journal`` holds the transitions allowed between them."""
 
 _MAX_ERROR = 2000
 """Stored error messages are cut to this many characters (they come from connectors)."""
@@ -220,12 +224,24 @@ schema_version_table = Table(
     Column("applied_at", UTCDateTime, nullable=False),
 )
 
-cursors = Table(
+_V1_METADATA = MetaData()
+"""Tables as version 1 created them, where a later version replaced them."""
+
+_cursors_v1 = Table(
     "cursors",
-    METADATA,
+    _V1_METADATA,
     Column("connector", Text, primary_key=True),
     Column("name", Text, primary_key=True),
     Column("stamp", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+cursors = Table(
+    "cursor_positions",
+    METADATA,
+    Column("connector", Text, primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("position", Text, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
@@ -331,16 +347,17 @@ timers = Table(
     Index("ix_timers_due", "connector", "state", "due_at"),
 )
 
-_V1_TABLES = (cursors, ticket_versions, journal, failures, dead_letters_table, audit, leases)
+_V1_TABLES = (ticket_versions, journal, failures, dead_letters_table, audit, leases)
 
 
 def _migrate_v1(conn: Connection) -> None:
     """Version 1: the base tables.
 
     Why it uses the module's Table objects: they are the v1 schema. When a later version
-    changes one of these tables, copy that table's v1 definition in here first so a fresh
-    store still replays history step by step.
+    changes one of these tables, copy that table's v1 definition in here first (as
+    ``_cursors_v1``) so a fresh store still replays history step by step.
     """
+    _V1_METADATA.create_all(conn, tables=[_cursors_v1])
     METADATA.create_all(conn, tables=list(_V1_TABLES))
 
 
@@ -349,7 +366,27 @@ def _migrate_v2(conn: Connection) -> None:
     METADATA.create_all(conn, tables=[timers])
 
 
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migrate_v1, _migrate_v2)
+def _migrate_v3(conn: Connection) -> None:
+    """Version 3: cursors are opaque text the connector defines (``cursor_positions``).
+
+    A version-1 cursor was a change stamp; it becomes that stamp as a datetime cursor
+    (``sync.contract.DatetimeCursor``), which is what every connector of that time reads.
+    """
+    METADATA.create_all(conn, tables=[cursors])
+    rows = conn.execute(select(_cursors_v1)).all()
+    for row in rows:
+        conn.execute(
+            cursors.insert().values(
+                connector=row.connector,
+                name=row.name,
+                position=DatetimeCursor.encode(row.stamp),
+                updated_at=row.updated_at,
+            )
+        )
+    _cursors_v1.drop(conn)
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migrate_v1, _migrate_v2, _migrate_v3)
 """Schema steps in order; step ``i`` (0-based) upgrades to version ``i + 1``. Append only."""
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
@@ -532,38 +569,36 @@ class _Operations:
 
     # ------------------------------------------------------------------ cursors
 
-    def get_cursor(self, connector: str, name: str = POLL) -> datetime | None:
-        """The cursor's stamp, or None when the connector was never polled under ``name``."""
+    def get_cursor(self, connector: str, name: str = POLL) -> str | None:
+        """The stored cursor (opaque text), or None when ``name`` was never saved."""
         with self._read() as conn:
             return conn.execute(
-                select(cursors.c.stamp).where(
+                select(cursors.c.position).where(
                     cursors.c.connector == connector, cursors.c.name == name
                 )
             ).scalar_one_or_none()
 
-    def advance_cursor(self, connector: str, stamp: datetime, name: str = POLL) -> datetime:
-        """Move the cursor forward to ``stamp`` and return the stored stamp.
+    def save_cursor(self, connector: str, position: str, name: str = POLL) -> str:
+        """Store ``position`` as the cursor and return it.
 
-        Never moves backwards: a smaller stamp is ignored. One ``INSERT … ON CONFLICT DO
-        UPDATE … WHERE stamp < new`` statement, so concurrent callers (threads or replicas)
-        neither fail on the insert nor lose the maximum.
+        The store never reads a cursor (the connector defines it), so it cannot tell
+        forward from backward: the connector's owner (``engine.ownership``) is the only
+        writer, and an older position saved late by a process that lost its lease only
+        makes the next pass re-read tickets it de-duplicates by version — never skip one.
+        One ``INSERT … ON CONFLICT DO UPDATE``, race-safe on both backends.
         """
-        stamp = _utc(stamp)
+        if not position:
+            raise ValueError("an empty cursor cannot be stored")
         ins = self._insert(cursors)
         stmt = ins.values(
-            connector=connector, name=name, stamp=stamp, updated_at=self._now()
+            connector=connector, name=name, position=position, updated_at=self._now()
         ).on_conflict_do_update(
             index_elements=[cursors.c.connector, cursors.c.name],
-            set_={"stamp": ins.excluded.stamp, "updated_at": ins.excluded.updated_at},
-            where=cursors.c.stamp < ins.excluded.stamp,
+            set_={"position": ins.excluded.position, "updated_at": ins.excluded.updated_at},
         )
         with self._write() as conn:
             conn.execute(stmt)
-            return conn.execute(
-                select(cursors.c.stamp).where(
-                    cursors.c.connector == connector, cursors.c.name == name
-                )
-            ).scalar_one()
+        return position
 
     # ------------------------------------------------------------------ ticket versions
 
@@ -653,7 +688,7 @@ class _Operations:
         with self._write() as conn:
             conn.execute(
                 update(journal)
-                .where(journal.c.key.in_(list(keys)), journal.c.state != CONFIRMED)
+                .where(journal.c.key.in_(list(keys)), journal.c.state.in_(sources(State.SENT)))
                 .values(state=SENT, attempts=journal.c.attempts + 1, updated_at=self._now())
             )
 
@@ -665,7 +700,7 @@ class _Operations:
         with self._write() as conn:
             result = conn.execute(
                 update(journal)
-                .where(journal.c.key == key)
+                .where(journal.c.key == key, journal.c.state.in_(sources(State.CONFIRMED)))
                 .values(
                     state=CONFIRMED,
                     remote_id=func.coalesce(remote_id, journal.c.remote_id),
@@ -674,7 +709,9 @@ class _Operations:
                     updated_at=self._now(),
                 )
             )
-            if result.rowcount == 0:
+            if result.rowcount == 0 and conn.execute(
+                select(journal.c.key).where(journal.c.key == key)
+            ).first() is None:
                 raise KeyError(f"no journal entry with key {key!r}")
 
     def mark_failed(self, key: str, error: str) -> None:
@@ -687,7 +724,7 @@ class _Operations:
                 raise KeyError(f"no journal entry with key {key!r}")
             conn.execute(
                 update(journal)
-                .where(journal.c.key == key, journal.c.state != CONFIRMED)
+                .where(journal.c.key == key, journal.c.state.in_(sources(State.FAILED)))
                 .values(state=FAILED, error=_error_text(error), updated_at=self._now())
             )
 
@@ -696,7 +733,7 @@ class _Operations:
         with self._read() as conn:
             rows = conn.execute(
                 select(journal)
-                .where(journal.c.connector == connector, journal.c.state.in_([PLANNED, SENT]))
+                .where(journal.c.connector == connector, journal.c.state.in_(OPEN))
                 .order_by(journal.c.created_at, journal.c.key)
             ).all()
         return [_journal_entry(r) for r in rows]

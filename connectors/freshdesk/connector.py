@@ -19,15 +19,16 @@ Theory of operation
   without it (a timer's reload) asks the view for it instead. A parent ticket costs one
   more call for its children (``GET /associated_tickets``), which only feeds the timers'
   ``child_answered``.
-* Writes (``apply``): ``writes`` plans the calls (one PUT for every field effect, one note
-  for every note and task, one call for each other effect) with every name resolved before
-  the first write, so an unknown group fails with nothing written; this class sends them in
-  order and returns one receipt per effect. On an error the receipts of what was written
-  are attached to the exception.
+* Writes (``write_ticket``, one ticket per call: ``PerTicketWrites``): ``writes`` plans the
+  calls (one PUT for every field effect, one note for every note and task, one call for
+  each other effect) with every name resolved before the first write, so an unknown group
+  fails with nothing written; this class sends them in order and returns one
+  ``EffectResult`` per effect: ``applied``, or ``rejected`` with the API's message for the
+  effects of a call that failed (the later ones get none: not sent).
 * Exactly once: PUTs of absolute values are retried on ambiguous failures; POSTs (notes,
   tickets) and merges are not, because a retried POST whose first answer was lost would
-  write twice. The engine journals the effect as ``sent`` and, on the next pass, calls
-  ``find_applied`` which looks for the marker (notes, tasks, child and new tickets) or
+  write twice. The engine journals the effect as ``sent`` and, on the next pass, looks it
+  up (``lookup`` → ``find_applied``), which looks for the marker (notes, tasks, child and new tickets) or
   compares the ticket's state (field updates, merge) before anything is written again. A
   child ticket is looked for through the parent's view (``associated_tickets_list``) and
   each child's description; a ticket created for the same customer among the requester's
@@ -46,7 +47,18 @@ from urllib.parse import urlsplit
 import requests
 
 from sync.actions import AddNote, CreateChildTicket, CreateTask, CreateTicket, Merge
-from sync.contract import ConnectorError, Effect, FatalError, Loaded, Receipt, TicketRef
+from sync.contract import (
+    AuthError,
+    ConnectorError,
+    Cursor,
+    DatetimeCursor,
+    Effect,
+    EffectResult,
+    FatalError,
+    Loaded,
+    PerTicketWrites,
+    TicketRef,
+)
 from sync.masking import mask_value
 
 from .._http import HttpClient, RateBudget, SubLimits
@@ -72,10 +84,15 @@ from .normalize import DEFAULT_DOCUMENT_FIELDS
 T = TypeVar("T")
 
 
-class FreshdeskConnector:
-    """``sync.contract.Connector`` for one Freshdesk account (API v2)."""
+class FreshdeskConnector(PerTicketWrites):
+    """``sync.contract.Connector`` for one Freshdesk account (API v2).
+
+    One ticket per write (``PerTicketWrites``); the cursor is a ``DatetimeCursor`` on the
+    ticket's ``updated_at`` (every note, reply and field change moves it).
+    """
 
     kind = "freshdesk"
+    write_batch = 1
 
     def __init__(
         self,
@@ -99,8 +116,10 @@ class FreshdeskConnector:
         document_fields: Sequence[str] = DEFAULT_DOCUMENT_FIELDS,
         party_ttl: float = PARTY_TTL,
         monotonic: Callable[[], float] = time.monotonic,
+        overlap: timedelta = timedelta(minutes=5),
     ) -> None:
         self.name = name
+        self.cursors = DatetimeCursor(overlap)
         self.base_url = base_url.rstrip("/")
         self.request_type_field = request_type_field
         self.subcategory_field = subcategory_field
@@ -169,6 +188,12 @@ class FreshdeskConnector:
         email = (me.get("contact") or {}).get("email") or str(me.get("id"))
         return f"freshdesk {self.domain} as {mask_value('email', email)}"
 
+    def changes(
+        self, cursor: Cursor | None, since: datetime | None = None, until: datetime | None = None
+    ) -> Iterator[TicketRef]:
+        """``changed_since`` from the cursor's stamp less the overlap (never before ``since``)."""
+        return self.changed_since(self.cursors.start(cursor, since), until)
+
     def changed_since(self, since: datetime, until: datetime | None = None) -> Iterator[TicketRef]:
         """Tickets with ``updated_at >= since`` (and ``< until``), ascending; none skipped.
 
@@ -214,6 +239,10 @@ class FreshdeskConnector:
         children = get_children(self.http, str(row["id"])) if normalize.is_parent(row) else None
         return Loaded(ref=ref, ticket=ticket, context=normalize.context(children))
 
+    def reload(self, ticket_id: str) -> Loaded:
+        """The ticket as it is now (a due timer's check): no listing row to start from."""
+        return self.load(TicketRef(ticket_id, version=""))
+
     # ------------------------------------------------------------------ names
 
     def status_id(self, name: str) -> int:
@@ -250,11 +279,13 @@ class FreshdeskConnector:
 
     # ------------------------------------------------------------------ writes
 
-    def apply(self, loaded: Loaded, effects: Sequence[Effect]) -> list[Receipt]:
+    def write_ticket(self, loaded: Loaded, effects: Sequence[Effect]) -> list[EffectResult]:
         """Apply one decision's effects in order; field effects share ONE PUT.
 
         Names are resolved before the first write, so an unknown group fails with nothing
-        written. The PUT is sent at the position of the first effect it carries.
+        written. The PUT is sent at the position of the first effect it carries. When a
+        call fails, the effects it carried are ``rejected`` with the reason and the later
+        ones get no result (not sent); ``AuthError`` is raised.
         """
         ticket_id = loaded.ticket.id
         update = self._resolved(
@@ -264,23 +295,32 @@ class FreshdeskConnector:
         )
         noted = [e for e in effects if isinstance(e.action, AddNote | CreateTask)]
         order = {e.key: i for i, e in enumerate(effects)}
-        done: list[Receipt] = []
-        try:
-            for step in writes.steps(effects, update):
+        done: list[EffectResult] = []
+        for step in writes.steps(effects, update):
+            if step.kind == "update":
+                carried = list(update.keys)
+            elif step.kind == "note":
+                carried = [e.key for e in noted]
+            else:
+                assert step.effect is not None
+                carried = [step.effect.key]
+            try:
                 if step.kind == "update":
                     if update.body:
                         self._send(writes.update_request(ticket_id, update.body), ticket_id)
-                    done.extend(Receipt(k, remote_id=ticket_id) for k in update.keys)
+                    done.extend(EffectResult.applied(k, ticket_id) for k in carried)
                 elif step.kind == "note":
                     note_id = self._add_note(ticket_id, writes.note_html(noted, self.marker_footer))
-                    done.extend(Receipt(e.key, remote_id=note_id) for e in noted)
+                    done.extend(EffectResult.applied(k, note_id) for k in carried)
                 else:
                     assert step.effect is not None
                     remote = self._write(loaded, step.effect)
-                    done.append(Receipt(step.effect.key, remote_id=remote))
-        except ConnectorError as exc:
-            exc.receipts = sorted(done, key=lambda r: order[r.key])  # type: ignore[attr-defined]
-            raise
+                    done.append(EffectResult.applied(step.effect.key, remote))
+            except AuthError:
+                raise
+            except ConnectorError as exc:
+                done.extend(EffectResult.rejected(k, exc) for k in carried)
+                break
         return sorted(done, key=lambda r: order[r.key])
 
     def _send(self, request: writes.Request, ticket_id: str) -> requests.Response:
@@ -322,17 +362,17 @@ class FreshdeskConnector:
 
     # ------------------------------------------------------------------ reconciliation
 
-    def find_applied(self, loaded: Loaded, effect: Effect) -> Receipt | None:
+    def find_applied(self, loaded: Loaded, effect: Effect) -> EffectResult | None:
         """Find an effect written before a crash: its marker, or the ticket's current state."""
         action = effect.action
         ticket_id = loaded.ticket.id
         if isinstance(action, AddNote | CreateTask):
             for comment in loaded.ticket.comments:
                 if has_marker(effect.key, comment.body):
-                    return Receipt(effect.key, remote_id=comment.id, reconciled=True)
+                    return EffectResult.already_there(effect.key, comment.id)
             for item in get_conversations(self.http, ticket_id):  # fresher than what load saw
                 if has_marker(effect.key, item.get("body"), item.get("body_text")):
-                    return Receipt(effect.key, remote_id=str(item["id"]), reconciled=True)
+                    return EffectResult.already_there(effect.key, str(item["id"]))
             return None
         if isinstance(action, CreateChildTicket):
             return self._find_child(ticket_id, effect)
@@ -341,15 +381,15 @@ class FreshdeskConnector:
         current = get_ticket(self.http, ticket_id)
         if isinstance(action, Merge):
             closed = current.get("status") == STATUS_CLOSED
-            return Receipt(effect.key, remote_id=action.into, reconciled=True) if closed else None
+            return EffectResult.already_there(effect.key, action.into) if closed else None
         if isinstance(action, writes.FIELD_ACTIONS):
             tags = list(current.get("tags") or [])
             wanted = self._resolved(lambda ids: writes.field_changes(action, tags, ids))
             if writes.holds(current, wanted):
-                return Receipt(effect.key, remote_id=ticket_id, reconciled=True)
+                return EffectResult.already_there(effect.key, ticket_id)
         return None
 
-    def _find_child(self, ticket_id: str, effect: Effect) -> Receipt | None:
+    def _find_child(self, ticket_id: str, effect: Effect) -> EffectResult | None:
         """A child ticket created before a crash: the parent's fresh view lists its children
         (docs "View a Ticket with Association": ``associated_tickets_list`` holds the child
         ids when ``association_type`` is 1), each child's view has its description with the
@@ -367,10 +407,10 @@ class FreshdeskConnector:
             child = get_ticket(self.http, str(child_id))
             text = (child.get("description") or "") + (child.get("description_text") or "")
             if has_marker(effect.key, text):
-                return Receipt(effect.key, remote_id=str(child_id), reconciled=True)
+                return EffectResult.already_there(effect.key, str(child_id))
         return None
 
-    def _find_created(self, loaded: Loaded, effect: Effect) -> Receipt | None:
+    def _find_created(self, loaded: Loaded, effect: Effect) -> EffectResult | None:
         """A ticket created from this one: the requester's recent tickets, by marker."""
         action = effect.action
         assert isinstance(action, CreateTicket)
@@ -388,7 +428,7 @@ class FreshdeskConnector:
         response = self.http.get("/api/v2/tickets", params=params, ticket_id=loaded.ticket.id)
         for item in rows(response, "GET /api/v2/tickets"):
             if has_marker(effect.key, item.get("description"), item.get("description_text")):
-                return Receipt(effect.key, remote_id=str(item["id"]), reconciled=True)
+                return EffectResult.already_there(effect.key, str(item["id"]))
         return None
 
 

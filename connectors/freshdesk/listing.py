@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sync.contract import FatalError, TicketRef
+from sync.contract import DatetimeCursor, FatalError, TicketRef
 
 from .._http import HttpClient
 from .api import HELPDESK, parse, rows, utc
@@ -92,7 +92,8 @@ def ticket_ref(row: Mapping[str, Any], keep_row: bool) -> TicketRef:
     snapshot = None
     if slim:
         snapshot = json.dumps(slim, separators=(",", ":"), ensure_ascii=False).encode()
-    return TicketRef(id=str(row["id"]), version=stamp, stamp=parse(stamp), snapshot=snapshot)
+    cursor = DatetimeCursor.encode(parse(stamp))
+    return TicketRef(id=str(row["id"]), version=stamp, cursor=cursor, snapshot=snapshot)
 
 
 @dataclass(slots=True)

@@ -34,10 +34,12 @@ from sync.actions import (
 from sync.contract import (
     AuthError,
     Connector,
+    DatetimeCursor,
     Effect,
+    EffectResult,
     FatalError,
     Loaded,
-    Receipt,
+    Outcome,
     RetriableError,
     TicketRef,
 )
@@ -188,7 +190,7 @@ def test_changed_since_sends_utc_z_and_keeps_the_window_fixed(world: World) -> N
     refs = list(world.connector(per_page=5).changed_since(since))
     assert [r.id for r in refs] == [str(i) for i in range(1, 13)]
     assert refs[0].version == "2026-11-19T12:00:00Z"
-    assert refs[0].stamp == T0
+    assert DatetimeCursor.decode(refs[0].cursor) == T0
     lists = [c for c in world.sandbox.calls if c.path == "/api/v2/tickets"]
     assert len(lists) == 3
     for call in lists:
@@ -202,7 +204,8 @@ def test_changed_since_stops_at_until(world: World) -> None:
     for i in range(6):
         world.sandbox.add_ticket(f"t{i}", updated_at=T0 + timedelta(minutes=i))
     refs = list(world.connector().changed_since(SINCE, T0 + timedelta(minutes=3)))
-    assert [r.stamp for r in refs] == [T0 + timedelta(minutes=i) for i in range(3)]
+    stamps = [DatetimeCursor.decode(r.cursor) for r in refs]
+    assert stamps == [T0 + timedelta(minutes=i) for i in range(3)]
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -231,7 +234,7 @@ def test_backlog_beyond_the_page_cap_misses_nothing(clock: FakeTime, seed: int) 
         world.sandbox.install(mock)
         refs = list(world.connector(per_page=5, page_cap=3).changed_since(SINCE))
     assert {r.id for r in refs} == {str(i) for i in created}
-    stamps = [r.stamp for r in refs]
+    stamps = [DatetimeCursor.decode(r.cursor) for r in refs]
     assert stamps == sorted(stamps)
     assert all(c.status == 200 for c in world.sandbox.calls)  # never asked for page 4
     windows = {c.query["updated_since"][0] for c in world.sandbox.calls}
@@ -341,8 +344,8 @@ def test_field_effects_share_exactly_one_put(world: World, account: dict[str, in
         SetStatus("Pending"),
         SetPriority("Alta"),
     )
-    receipts = connector.apply(item, batch)
-    assert receipts == [Receipt(e.key, remote_id=str(account["ticket"])) for e in batch]
+    receipts = connector.write_ticket(item, batch)
+    assert receipts == [EffectResult.applied(e.key, str(account["ticket"])) for e in batch]
     assert [(w.method, w.body) for w in world.sandbox.writes] == [
         (
             "PUT",
@@ -377,7 +380,7 @@ def test_mark_critical_is_urgent_plus_a_tag_and_resolve_is_status_4(
 ) -> None:
     connector = world.connector()
     item = loaded(connector, account["ticket"])
-    connector.apply(item, effects(MarkCritical("reclamação no Procon"), Resolve()))
+    connector.write_ticket(item, effects(MarkCritical("reclamação no Procon"), Resolve()))
     assert world.sandbox.writes[-1].body == {"priority": 4, "tags": ["vip", "critico"], "status": 4}
 
 
@@ -386,7 +389,8 @@ def test_add_note_escapes_html_and_carries_the_marker(
 ) -> None:
     connector = world.connector()
     item = loaded(connector, account["ticket"])
-    [receipt] = connector.apply(item, [Effect("abc123", AddNote("CPF <b>x</b> & co\nlinha 2"))])
+    note_effect = Effect("abc123", AddNote("CPF <b>x</b> & co\nlinha 2"))
+    [receipt] = connector.write_ticket(item, [note_effect])
     [write] = world.sandbox.writes
     assert write.path == f"/api/v2/tickets/{account['ticket']}/notes"
     assert write.body == {
@@ -395,7 +399,7 @@ def test_add_note_escapes_html_and_carries_the_marker(
         "private": True,
     }
     note = world.sandbox.conversations[account["ticket"]][-1]
-    assert receipt == Receipt("abc123", remote_id=str(note["id"]))
+    assert receipt == EffectResult.applied("abc123", str(note["id"]))
     assert marker("abc123") in note["body_text"]  # survives as plain text too
 
 
@@ -409,7 +413,7 @@ def test_task_is_a_private_note_and_sets_the_due_field_in_the_put(
         Effect("t1", CreateTask("Ligar para o cliente", due, owner="Ana Souza")),
         Effect("s1", SetStatus("Pending")),
     ]
-    receipts = connector.apply(item, batch)
+    receipts = connector.write_ticket(item, batch)
     put, note = world.sandbox.writes
     assert (put.method, put.body) == (
         "PUT",
@@ -429,7 +433,7 @@ def test_create_child_ticket_sends_parent_status_priority(
     connector = world.connector()
     item = loaded(connector, account["ticket"])
     action = CreateChildTicket("Distribuidor X", "Cliente <ACME>", group="Distribuidores")
-    [receipt] = connector.apply(item, [Effect("c1", action)])
+    [receipt] = connector.write_ticket(item, [Effect("c1", action)])
     [write] = world.sandbox.writes
     assert write.body == {
         "subject": "Distribuidor X",
@@ -447,7 +451,7 @@ def test_child_ticket_for_another_requester(world: World, account: dict[str, int
     connector = world.connector()
     item = loaded(connector, account["ticket"])
     action = CreateChildTicket("s", "d", requester_email="dist@example.com")
-    connector.apply(item, [Effect("c2", action)])
+    connector.write_ticket(item, [Effect("c2", action)])
     assert world.sandbox.writes[-1].body["email"] == "dist@example.com"
     assert "requester_id" not in world.sandbox.writes[-1].body
 
@@ -461,12 +465,12 @@ def test_create_ticket_with_internal_note_and_find_it_again(
         "o1", CreateTicket("Ouvidoria", "Relato", status="Open", internal_note="Ver SAC")
     )
     assert connector.find_applied(item, effect) is None
-    [receipt] = connector.apply(item, [effect])
+    [receipt] = connector.write_ticket(item, [effect])
     created = world.sandbox.tickets[int(receipt.remote_id or 0)]
     assert created.parent_id is None
     assert marker("o1") in world.sandbox.conversations[created.id][0]["body"]
     found = connector.find_applied(item, effect)
-    assert found == Receipt("o1", remote_id=receipt.remote_id, reconciled=True)
+    assert found == EffectResult.already_there("o1", receipt.remote_id)
 
 
 def test_merge_sends_primary_and_both_ids(world: World, account: dict[str, int]) -> None:
@@ -475,7 +479,7 @@ def test_merge_sends_primary_and_both_ids(world: World, account: dict[str, int])
     item = loaded(connector, account["ticket"])
     effect = Effect("m1", Merge(into=str(primary), note="Duplicado"))
     assert connector.find_applied(item, effect) is None
-    [receipt] = connector.apply(item, [effect])
+    [receipt] = connector.write_ticket(item, [effect])
     write = world.sandbox.writes[-1]
     assert (write.method, write.path) == ("PUT", "/api/v2/tickets/merge")
     assert write.body["primary_id"] == primary
@@ -483,7 +487,7 @@ def test_merge_sends_primary_and_both_ids(world: World, account: dict[str, int])
     assert write.body["note_in_primary"]["private"] is True
     assert receipt.remote_id == str(primary)
     assert world.sandbox.tickets[account["ticket"]].status == 5
-    assert connector.find_applied(item, effect) == Receipt("m1", str(primary), reconciled=True)
+    assert connector.find_applied(item, effect) == EffectResult.already_there("m1", str(primary))
 
 
 def test_unknown_group_is_fatal_lists_known_groups_and_writes_nothing(
@@ -492,21 +496,23 @@ def test_unknown_group_is_fatal_lists_known_groups_and_writes_nothing(
     connector = world.connector()
     item = loaded(connector, account["ticket"])
     with pytest.raises(FatalError) as info:
-        connector.apply(item, effects(AddNote("x"), Route(group="Jurídico")))
+        connector.write_ticket(item, effects(AddNote("x"), Route(group="Jurídico")))
     assert "unknown group 'Jurídico'; known: Distribuidores, Financeiro, SAC" in str(info.value)
     assert world.sandbox.writes == []
     assert world.calls("GET", "/groups") == ["/api/v2/groups", "/api/v2/groups"]  # refreshed once
 
 
-def test_an_error_midway_carries_the_receipts_done(world: World, account: dict[str, int]) -> None:
+def test_an_error_midway_keeps_the_results_done(world: World, account: dict[str, int]) -> None:
     connector = world.connector()
     item = loaded(connector, account["ticket"])
     batch = effects(AddNote("first"), Merge(into="9999"))
-    with pytest.raises(FatalError) as info:
-        connector.apply(item, batch)
-    receipts = info.value.receipts  # type: ignore[attr-defined]
-    assert [r.key for r in receipts] == ["key0"]
-    assert info.value.status == 404
+    results = connector.write_ticket(item, batch)
+    assert [(r.key, r.outcome) for r in results] == [
+        ("key0", Outcome.APPLIED),
+        ("key1", Outcome.REJECTED),
+    ]
+    assert isinstance(results[1].error, FatalError)
+    assert results[1].error.status == 404
 
 
 def test_a_400_is_not_retried_and_names_ticket_and_api_message(
@@ -516,14 +522,14 @@ def test_a_400_is_not_retried_and_names_ticket_and_api_message(
     item = loaded(connector, account["ticket"])
     connector.status_id("Aguardando cliente")  # cached, then an admin deletes the status
     del world.sandbox.statuses[account["waiting"]]
-    with pytest.raises(FatalError) as info:
-        connector.apply(item, effects(SetStatus("Aguardando cliente")))
-    text = str(info.value)
+    [result] = connector.write_ticket(item, effects(SetStatus("Aguardando cliente")))
+    assert isinstance(result.error, FatalError)
+    text = str(result.reason)
     assert text.startswith(
         f"freshdesk ticket {account['ticket']}: 400 Validation failed: status: "
         "It should be one of these values: '2,3,4,5'"
     )
-    assert str(info.value.request_id).startswith("sbx-")
+    assert str(result.error.request_id).startswith("sbx-")
     assert len(world.calls("PUT")) == 1
     assert world.clock.sleeps == []
 
@@ -549,7 +555,7 @@ def test_429_on_a_note_post_is_retried_it_was_never_processed(
     connector = world.connector()
     item = loaded(connector, account["ticket"])
     world.sandbox.inject(Faults(rate_limited=2, retry_after=3, method="POST"))
-    connector.apply(item, effects(AddNote("x")))
+    connector.write_ticket(item, effects(AddNote("x")))
     assert len(world.sandbox.writes) == 1
     assert world.clock.sleeps == [3.0, 3.0]
 
@@ -584,14 +590,14 @@ def test_a_note_whose_answer_is_lost_is_not_resent_but_found(
     item = loaded(connector, account["ticket"])
     world.sandbox.inject(Faults(dropped_after_write=1))
     effect = Effect("lost1", AddNote("nota"))
-    with pytest.raises(RetriableError) as info:
-        connector.apply(item, [effect])
-    assert info.value.receipts == []  # type: ignore[attr-defined]
+    [result] = connector.write_ticket(item, [effect])
+    assert result.outcome is Outcome.REJECTED
+    assert isinstance(result.error, RetriableError)
     assert len(world.sandbox.writes) == 1  # not retried: a retry would duplicate the note
     again = loaded(connector, account["ticket"])
     found = connector.find_applied(again, effect)
     note = world.sandbox.conversations[account["ticket"]][-1]
-    assert found == Receipt("lost1", remote_id=str(note["id"]), reconciled=True)
+    assert found == EffectResult.already_there("lost1", str(note["id"]))
 
 
 def test_put_is_retried_on_a_timeout_it_is_idempotent(
@@ -600,7 +606,7 @@ def test_put_is_retried_on_a_timeout_it_is_idempotent(
     connector = world.connector()
     item = loaded(connector, account["ticket"])
     world.sandbox.inject(Faults(dropped_after_write=1))
-    connector.apply(item, effects(SetStatus("Pending")))
+    connector.write_ticket(item, effects(SetStatus("Pending")))
     assert [w.method for w in world.sandbox.writes] == ["PUT", "PUT"]
     assert world.sandbox.tickets[account["ticket"]].status == 3
 
@@ -658,15 +664,14 @@ def test_find_applied_finds_a_note_written_before_a_crash(
 
     world.sandbox.inject(Faults(after_write=crash))
     with pytest.raises(Crash):
-        connector.apply(item, [written[0], pending, written[1]])
+        connector.write_ticket(item, [written[0], pending, written[1]])
     world.sandbox.faults.clear()
     restarted = world.connector()  # a new process: empty caches
     again = loaded(restarted, account["ticket"])
     note = world.sandbox.conversations[account["ticket"]][-1]
     for effect in written:  # both in the decision's one note, each found by its marker
-        assert restarted.find_applied(again, effect) == Receipt(
-            effect.key, remote_id=str(note["id"]), reconciled=True
-        )
+        found = restarted.find_applied(again, effect)
+        assert found == EffectResult.already_there(effect.key, str(note["id"]))
     assert restarted.find_applied(again, pending) is None
     assert [w.path for w in world.sandbox.writes] == [f"/api/v2/tickets/{account['ticket']}/notes"]
 
@@ -690,8 +695,9 @@ def test_find_applied_for_child_tickets_reads_their_descriptions(
         Effect("ch1", CreateChildTicket("a", "b")),
         Effect("ch2", CreateChildTicket("c", "d")),
     )
-    [receipt] = connector.apply(item, [done])
-    assert connector.find_applied(item, done) == Receipt("ch1", receipt.remote_id, reconciled=True)
+    [receipt] = connector.write_ticket(item, [done])
+    found = connector.find_applied(item, done)
+    assert found == EffectResult.already_there("ch1", receipt.remote_id)
     assert connector.find_applied(item, other) is None
 
 
@@ -704,8 +710,9 @@ def test_find_applied_for_field_updates_compares_the_ticket(
     critical = Effect("mc", MarkCritical("x"))
     assert connector.find_applied(item, route) is None
     assert connector.find_applied(item, critical) is None
-    connector.apply(item, [route, critical])
-    assert connector.find_applied(item, route) == Receipt("r1", str(account["ticket"]), True)
+    connector.write_ticket(item, [route, critical])
+    found = connector.find_applied(item, route)
+    assert found == EffectResult.already_there("r1", str(account["ticket"]))
     assert connector.find_applied(item, critical) is not None
     assert connector.find_applied(item, Effect("s", SetStatus("Closed"))) is None
 
@@ -724,16 +731,17 @@ def test_the_api_key_never_appears_in_errors_reprs_or_logs(
     world.sandbox.inject(Faults(server_errors=10))
     for call in (
         connector.check,
-        lambda: connector.apply(item, effects(AddNote("x"))),
         lambda: world.connector(api_key="wrong-" + SECRET).check(),
     ):
         with pytest.raises(Exception) as info:  # noqa: PT011 - any error text is checked
             call()
         texts.extend([str(info.value), repr(info.value)])
+    [failed] = connector.write_ticket(item, effects(AddNote("x")))
+    texts.extend([str(failed.reason), repr(failed), repr(failed.error)])
     world.sandbox.faults.clear()
-    with pytest.raises(FatalError) as bad:
-        connector.apply(item, effects(Merge(into="424242")))
-    texts.append(str(bad.value))
+    [bad] = connector.write_ticket(item, effects(Merge(into="424242")))
+    assert isinstance(bad.error, FatalError)
+    texts.append(str(bad.reason))
     texts.extend(record.getMessage() + str(record.__dict__) for record in caplog.records)
     assert any("retrying" in t for t in texts)
     for text in texts:
@@ -867,7 +875,7 @@ def test_names_of_tickets_to_create_are_checked_before_any_write(
     item = loaded(connector, account["ticket"])
     batch = effects(AddNote("x"), CreateChildTicket("s", "d", group="Inexistente"))
     with pytest.raises(FatalError, match="unknown group 'Inexistente'"):
-        connector.apply(item, batch)
+        connector.write_ticket(item, batch)
     assert world.sandbox.writes == []
 
 
@@ -885,14 +893,14 @@ def test_effects_freshdesk_cannot_express_fail_before_writing(
     connector = world.connector()
     item = loaded(connector, account["ticket"])
     with pytest.raises(FatalError, match=message):
-        connector.apply(item, effects(AddNote("x"), action))
+        connector.write_ticket(item, effects(AddNote("x"), action))
     assert world.sandbox.writes == []
 
 
 def test_a_queue_name_routes_to_the_group(world: World, account: dict[str, int]) -> None:
     connector = world.connector()
     item = loaded(connector, account["ticket"])
-    connector.apply(item, effects(Route(queue="Financeiro", team="ignored")))
+    connector.write_ticket(item, effects(Route(queue="Financeiro", team="ignored")))
     assert world.sandbox.writes[-1].body == {"group_id": account["financeiro"]}
 
 

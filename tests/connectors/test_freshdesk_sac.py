@@ -24,7 +24,7 @@ from sandboxes.freshdesk import (
     setup_sac_account,
 )
 from sync.actions import AddNote, CreateChildTicket, CreateTask, Route, SetStatus
-from sync.contract import Effect, FatalError, Receipt, RetriableError
+from sync.contract import Effect, EffectResult, FatalError, Outcome, RetriableError
 from sync.mapping_loader import load_mapping
 from sync.model import Party
 
@@ -88,7 +88,7 @@ def test_a_ticket_that_got_a_child_loads_on_a_later_pass_and_its_child_is_found(
     parent = ticket_on(world, sac, category="Cadastro")
     first = sac_connector(world, ticket_attachments=ticket_attachments)
     effect = Effect("ch1", CreateChildTicket("Distribuidor X", "Aprovar cadastro"))
-    [receipt] = first.apply(loaded(first, parent), [effect])
+    [receipt] = first.write_ticket(loaded(first, parent), [effect])
     child = int(receipt.remote_id or 0)
     world.clock.now += timedelta(minutes=5)
 
@@ -96,7 +96,7 @@ def test_a_ticket_that_got_a_child_loads_on_a_later_pass_and_its_child_is_found(
     again = loaded(later, parent)
 
     assert again.context.facts == {"child_answered": False, "children": 1}
-    assert later.find_applied(again, effect) == Receipt("ch1", str(child), reconciled=True)
+    assert later.find_applied(again, effect) == EffectResult.already_there("ch1", str(child))
     assert later.find_applied(again, Effect("ch2", CreateChildTicket("Outro", "d"))) is None
     world.sandbox.tickets[child].status = 4  # the distributor answered
     assert loaded(later, parent).context.facts == {"child_answered": True, "children": 1}
@@ -288,7 +288,7 @@ def test_notes_and_tasks_of_one_decision_are_one_private_note(
         Effect("s1", SetStatus("Pending")),
         Effect("n2", AddNote("Segunda nota")),
     ]
-    receipts = connector.apply(item, batch)
+    receipts = connector.write_ticket(item, batch)
 
     put, note = world.sandbox.writes
     assert (put.method, put.path) == ("PUT", f"/api/v2/tickets/{ticket}")
@@ -308,20 +308,19 @@ def test_notes_and_tasks_of_one_decision_are_one_private_note(
     }
     note_id = str(world.sandbox.conversations[ticket][-1]["id"])
     assert receipts == [
-        Receipt("r1", str(ticket)),
-        Receipt("n1", note_id),
-        Receipt("t1", note_id),
-        Receipt("s1", str(ticket)),
-        Receipt("n2", note_id),
+        EffectResult.applied("r1", str(ticket)),
+        EffectResult.applied("n1", note_id),
+        EffectResult.applied("t1", note_id),
+        EffectResult.applied("s1", str(ticket)),
+        EffectResult.applied("n2", note_id),
     ]
     again = loaded(sac_connector(world), ticket)
     for effect in batch[1:3] + batch[4:]:
-        assert sac_connector(world).find_applied(again, effect) == Receipt(
-            effect.key, note_id, reconciled=True
-        )
+        found = sac_connector(world).find_applied(again, effect)
+        assert found == EffectResult.already_there(effect.key, note_id)
 
 
-def test_a_failed_note_keeps_the_receipts_of_what_was_written(
+def test_a_failed_note_keeps_the_results_of_what_was_written(
     world: World, sac: SacAccount
 ) -> None:
     ticket = ticket_on(world, sac)
@@ -333,9 +332,13 @@ def test_a_failed_note_keeps_the_receipts_of_what_was_written(
         Effect("n1", AddNote("a")),
         Effect("t1", CreateTask("b", T0 + timedelta(days=1))),
     ]
-    with pytest.raises(RetriableError) as info:
-        connector.apply(item, batch)
-    assert info.value.receipts == [Receipt("r1", str(ticket))]  # type: ignore[attr-defined]
+    results = connector.write_ticket(item, batch)
+    assert results[0] == EffectResult.applied("r1", str(ticket))
+    assert [(r.key, r.outcome) for r in results[1:]] == [
+        ("n1", Outcome.REJECTED),  # the note carried both: its call failed
+        ("t1", Outcome.REJECTED),
+    ]
+    assert isinstance(results[1].error, RetriableError)
     assert [w.method for w in world.sandbox.writes] == ["PUT"]
     assert len([c for c in world.sandbox.calls if c.path.endswith("/notes")]) == 1  # no retry
 
@@ -357,7 +360,6 @@ def run(h: FreshdeskHarness, store: Store) -> Any:
         load_mapping(h.mapping),
         store,
         clock=h.clock,
-        overlap=timedelta(minutes=5),
         initial_lookback=timedelta(days=2),
     )
     return engine.run_pass()

@@ -102,7 +102,7 @@ def test_freshdesk_writes_every_kind_and_finds_it_again(
     action = samples(other)[kind]
     effect = Effect(effect_key("fd", ticket_id, action), action)
 
-    [receipt] = connector.apply(loaded, [effect])
+    [receipt] = connector.write_ticket(loaded, [effect])
 
     assert receipt.key == effect.key
     again = connector.find_applied(connector.load(ref), effect)

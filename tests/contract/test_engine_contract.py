@@ -25,7 +25,6 @@ def engine(h: Harness, store: Store, **kw: object) -> Engine:
         load_mapping(h.mapping),
         store,
         clock=h.clock,
-        overlap=timedelta(minutes=5),
         initial_lookback=timedelta(days=2),
         **kw,  # type: ignore[arg-type]
     )

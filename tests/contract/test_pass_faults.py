@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import engine.engine as engine_module
+import engine.timers as timers_module
 from engine.store import Store
 
 from .harness import Harness
@@ -61,14 +62,14 @@ def test_a_timer_that_raises_does_not_stop_the_other_timers(
     assert engine(harness, store).run_pass().ok
     assert {t.ticket_id for t in store.list_timers()} == {bad, good}
 
-    real = engine_module.evaluate_timer
+    real = timers_module.evaluate_timer
 
     def evaluate(mapping, request_type, timer_id, ticket, context, now):  # type: ignore[no-untyped-def]
         if ticket.id == bad:
             raise KeyError("a bug in one timer's check")
         return real(mapping, request_type, timer_id, ticket, context, now)
 
-    monkeypatch.setattr(engine_module, "evaluate_timer", evaluate)
+    monkeypatch.setattr(timers_module, "evaluate_timer", evaluate)
     harness.clock.advance(hours=24 * 7)
     result = engine(harness, store).run_pass()
 

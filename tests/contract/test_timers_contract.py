@@ -35,7 +35,6 @@ def engine(h: Harness, store: Store) -> Engine:
         load_mapping(h.mapping),
         store,
         clock=h.clock,
-        overlap=timedelta(minutes=5),
         initial_lookback=timedelta(days=2),
     )
 

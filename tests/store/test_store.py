@@ -42,9 +42,12 @@ from engine.store import (
     StoreError,
     backfill_cursor_name,
 )
+from sync.contract import DatetimeCursor
 from sync.errors import HelpdeskSyncError
 
 T = TypeVar("T")
+C0 = "2026-11-20T13:00:00+00:00"
+C1 = "2026-11-20T13:00:01+00:00"
 T0 = datetime(2026, 11, 20, 13, 0, tzinfo=UTC)
 THREADS = 8
 
@@ -105,29 +108,31 @@ def assert_aware_utc(*values: datetime | None) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def test_cursor_starts_empty_then_advances(store: Store) -> None:
+def test_cursor_starts_empty_then_is_saved(store: Store) -> None:
     assert store.get_cursor("fd") is None
-    assert store.advance_cursor("fd", T0) == T0
-    assert store.get_cursor("fd") == T0
-    assert store.advance_cursor("fd", T0 + timedelta(seconds=1)) == T0 + timedelta(seconds=1)
-    assert_aware_utc(store.get_cursor("fd"))
+    assert store.save_cursor("fd", C0) == C0
+    assert store.get_cursor("fd") == C0
+    assert store.save_cursor("fd", C1) == C1
+    assert store.get_cursor("fd") == C1
 
 
-def test_cursor_never_moves_back(store: Store) -> None:
-    store.advance_cursor("fd", T0)
-    assert store.advance_cursor("fd", T0 - timedelta(days=1)) == T0
-    assert store.advance_cursor("fd", T0) == T0
-    assert store.get_cursor("fd") == T0
+def test_cursor_is_opaque_text_stored_as_given(store: Store) -> None:
+    """The store never reads a cursor: the connector's text comes back byte for byte."""
+    odd = '{"modstamp": "2026-11-20T13:00:00.000+0000", "comment_id": "00a5f00000Q1"}'
+    store.save_cursor("sf", odd)
+    assert store.get_cursor("sf") == odd
+    with pytest.raises(ValueError, match="empty"):
+        store.save_cursor("sf", "")
 
 
 def test_cursors_are_per_connector_and_name(store: Store) -> None:
     name = backfill_cursor_name(T0 - timedelta(days=7), T0)
-    store.advance_cursor("fd", T0)
-    store.advance_cursor("fd", T0 - timedelta(days=3), name)
-    store.advance_cursor("sf", T0 + timedelta(hours=1))
-    assert store.get_cursor("fd") == T0
-    assert store.get_cursor("fd", name) == T0 - timedelta(days=3)
-    assert store.get_cursor("sf") == T0 + timedelta(hours=1)
+    store.save_cursor("fd", C0)
+    store.save_cursor("fd", "backfill-pos", name)
+    store.save_cursor("sf", C1)
+    assert store.get_cursor("fd") == C0
+    assert store.get_cursor("fd", name) == "backfill-pos"
+    assert store.get_cursor("sf") == C1
     assert store.get_cursor("mv") is None
 
 
@@ -139,27 +144,42 @@ def test_backfill_cursor_name_is_stable_utc() -> None:
     )
 
 
-def test_cursor_keeps_instant_of_other_offsets_and_microseconds(store: Store) -> None:
-    brt = timezone(timedelta(hours=-3))
-    stamp = datetime(2026, 11, 20, 10, 0, 0, 123456, tzinfo=brt)
-    stored = store.advance_cursor("fd", stamp)
-    assert stored == stamp
-    assert stored.tzinfo == UTC
-    assert stored.microsecond == 123456
+def test_concurrent_saves_neither_fail_nor_mix(store: Store) -> None:
+    positions = [f"pos-{i}" for i in range(THREADS)]
+    results = in_threads(lambda i: store.save_cursor("fd", positions[i]))
+    assert results == positions
+    assert store.get_cursor("fd") in positions
 
 
-def test_concurrent_advance_cursor_ends_at_the_max(store: Store) -> None:
-    stamps = [T0 + timedelta(seconds=s) for s in (5, 1, 7, 3, 8, 2, 6, 4)]
-
-    def advance(i: int) -> datetime:
-        result = store.advance_cursor("fd", stamps[i])
-        for back in range(3):  # then some older stamps, which must not win
-            store.advance_cursor("fd", stamps[i] - timedelta(seconds=back + 1))
-        return result
-
-    results = in_threads(advance)
-    assert store.get_cursor("fd") == max(stamps)
-    assert all(r >= s for r, s in zip(results, stamps, strict=True))
+def test_a_version_2_datetime_cursor_becomes_a_datetime_cursor(store_url: str) -> None:
+    """Upgrading a store of the datetime-cursor era keeps where each connector was."""
+    database = make_url(store_url).database
+    if store_url.startswith("sqlite") and database:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(store_url, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            for step in store_module.MIGRATIONS[:2]:
+                step(conn)
+            store_module.schema_version_table.create(conn, checkfirst=True)
+            for version in (1, 2):
+                conn.execute(
+                    store_module.schema_version_table.insert().values(
+                        version=version, applied_at=T0
+                    )
+                )
+            conn.execute(
+                store_module._cursors_v1.insert().values(
+                    connector="fd", name="poll", stamp=T0, updated_at=T0
+                )
+            )
+    finally:
+        engine.dispose()
+    with Store(store_url) as upgraded:
+        assert upgraded.applied_migrations == (3,)
+        position = upgraded.get_cursor("fd")
+    assert position == "2026-11-20T13:00:00+00:00"
+    assert DatetimeCursor.decode(position) == T0
 
 
 # ---------------------------------------------------------------------------------------
@@ -679,25 +699,25 @@ def test_transaction_commits_together(store: Store) -> None:
     with store.transaction() as tx:
         tx.mark_processed("fd", "1", "v1", "complete")
         tx.clear_failures("fd", "1")
-        assert tx.advance_cursor("fd", T0) == T0
+        assert tx.save_cursor("fd", C0) == C0
         assert tx.processed_version("fd", "1") == "v1"  # reads see the open transaction
     assert store.processed_version("fd", "1") == "v1"
-    assert store.get_cursor("fd") == T0
+    assert store.get_cursor("fd") == C0
 
 
 def test_transaction_rolls_back_on_error(store: Store) -> None:
-    store.advance_cursor("fd", T0)
+    store.save_cursor("fd", C0)
 
     def crash_between_two_writes() -> None:
         with store.transaction() as tx:
             tx.mark_processed("fd", "1", "v1", "complete")
-            tx.advance_cursor("fd", T0 + timedelta(hours=1))
+            tx.save_cursor("fd", C1)
             raise RuntimeError("crash")
 
     with pytest.raises(RuntimeError, match="crash"):
         crash_between_two_writes()
     assert store.processed_version("fd", "1") is None
-    assert store.get_cursor("fd") == T0
+    assert store.get_cursor("fd") == C0
 
 
 def test_transaction_object_dies_with_its_block(store: Store) -> None:
@@ -711,10 +731,10 @@ def test_transactions_from_threads(store: Store) -> None:
     def work(i: int) -> None:
         with store.transaction() as tx:
             tx.mark_processed("fd", str(i), "v", "ok")
-            tx.advance_cursor("fd", T0 + timedelta(seconds=i))
+            tx.save_cursor("fd", f"pos-{i}")
 
     in_threads(work)
-    assert store.get_cursor("fd") == T0 + timedelta(seconds=THREADS - 1)
+    assert store.get_cursor("fd") in {f"pos-{i}" for i in range(THREADS)}
     assert all(store.processed_version("fd", str(i)) == "v" for i in range(THREADS))
 
 
@@ -726,11 +746,11 @@ def test_transactions_from_threads(store: Store) -> None:
 def test_reopen_is_a_no_op(store_url: str) -> None:
     with Store(store_url) as first:
         assert first.applied_migrations == tuple(range(1, SCHEMA_VERSION + 1))
-        first.advance_cursor("fd", T0)
+        first.save_cursor("fd", C0)
     with Store(store_url) as again:
         assert again.applied_migrations == ()
         assert again.schema_version == SCHEMA_VERSION
-        assert again.get_cursor("fd") == T0
+        assert again.get_cursor("fd") == C0
 
 
 def test_concurrent_opens_migrate_once(store_url: str) -> None:
@@ -815,28 +835,24 @@ def test_database_matches_the_declared_tables(store_url: str) -> None:
 
 def test_every_datetime_comes_back_aware_utc(store: Store) -> None:
     brt = timezone(timedelta(hours=-3))
-    store.advance_cursor("fd", datetime(2026, 11, 20, 10, 0, tzinfo=brt))
     store.plan_effect("fd", "1", "k", "add_note", {})
     store.mark_sent(["k"])
     store.quarantine("fd", "1", "v", "e", 3)
     store.release()
     store.record_decision("fd", "1", "v", "X", "ok", [], datetime(2026, 11, 20, 10, tzinfo=brt))
-    values: list[datetime] = [store.get_cursor("fd")]  # type: ignore[list-item]
+    values: list[datetime] = []
     for row in [
         *store.all_effects(),
         *store.dead_letters(include_retried=True),
         *store.audit_trail(),
     ]:
         values.extend(datetimes_of(row))
-    assert len(values) == 6
+    assert len(values) == 5
     assert_aware_utc(*values)
-    assert store.get_cursor("fd") == datetime(2026, 11, 20, 13, 0, tzinfo=UTC)
 
 
 def test_naive_datetimes_are_refused(store: Store) -> None:
     naive = datetime(2026, 11, 20, 13, 0)
-    with pytest.raises(ValueError, match="naive"):
-        store.advance_cursor("fd", naive)
     with pytest.raises(ValueError, match="naive"):
         store.acquire_lease("fd", "a", timedelta(seconds=1), naive)
     with pytest.raises(ValueError, match="naive"):
@@ -899,7 +915,7 @@ def test_bad_urls_never_echo_the_password(url: str) -> None:
 def test_sqlite_file_setup(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "er" / "state.db"
     with Store(f"sqlite:///{path}") as opened:
-        opened.advance_cursor("fd", T0)
+        opened.save_cursor("fd", C0)
         assert str(opened) == f"Store(sqlite:///{path})"
     assert path.exists()
     conn = sqlite3.connect(path)
@@ -911,8 +927,8 @@ def test_sqlite_file_setup(tmp_path: Path) -> None:
 
 def test_sqlite_in_memory_is_shared_across_threads() -> None:
     with Store("sqlite://") as memory:
-        in_threads(lambda i: memory.advance_cursor("fd", T0 + timedelta(seconds=i)))
-        assert memory.get_cursor("fd") == T0 + timedelta(seconds=THREADS - 1)
+        in_threads(lambda i: memory.save_cursor("fd", f"pos-{i}"))
+        assert memory.get_cursor("fd") in {f"pos-{i}" for i in range(THREADS)}
 
 
 def test_closed_store_refuses_work(tmp_path: Path) -> None:
