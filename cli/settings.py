@@ -6,6 +6,10 @@ defaults. Nested keys use ``__`` (``HELPDESK_SYNC_STATE_URL``,
 in production: name an environment variable (``api_key_env``) or a secret file
 (``api_key_file``, e.g. a systemd credential). Secrets are ``SecretStr``: never printed,
 never logged.
+
+Each ``connectors:`` entry is validated by the settings model of its ``kind``
+(``connectors.registry``): the shared keys live in ``connectors.settings``, each helpdesk's
+own keys beside its connector (``connectors.freshdesk.settings``).
 """
 
 from __future__ import annotations
@@ -17,10 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
-    SecretStr,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -33,104 +35,40 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from sync.errors import ConfigError
-from sync.yaml_lines import LocatedDocumentError, load_yaml, validation_problems
+from connectors.registry import AnyConnectorSettings, untagged
+from connectors.settings import ConnectorSettingsBase, ScopeSettings
+from sync.errors import ConfigError, Problem
+from sync.yaml_lines import (
+    LocatedDocumentError,
+    dotted,
+    line_of,
+    load_yaml,
+    validation_problems,
+)
 
 CONFIG_ENV = "HELPDESK_SYNC_CONFIG"
 """Environment variable naming the YAML config file when ``--config`` is not given."""
 
 
-class ScopeSettings(BaseModel):
-    """Which tickets of a helpdesk the mapping applies to (empty = all)."""
+def ConnectorSettings(**values: Any) -> ConnectorSettingsBase:
+    """One connector's settings, validated as a config file entry is (by its ``kind``).
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    The settings type is a union over the helpdesks (``AnyConnectorSettings``), so this
+    stands in for its constructor. ``ConfigError`` names each bad key as
+    ``connectors[<name>].<key>``, one a line.
+    """
+    try:
+        return _CONNECTOR_ADAPTER.validate_python(values)
+    except ValidationError as exc:
+        where = f"connectors[{values.get('name') or '?'}]"
+        problems = []
+        for loc, problem in validation_problems(exc, where, {}):
+            key = dotted(untagged(loc))
+            problems.append(f"{where}.{key}: {problem.message}" if key else str(problem))
+        raise ConfigError("\n".join(problems)) from None
 
-    groups: list[str] = Field(default_factory=list, description="Queue/group names in scope.")
-    request_types: list[str] = Field(
-        default_factory=list, description="Request types in scope (names as in the mapping)."
-    )
 
-
-class ConnectorSettings(BaseModel):
-    """One helpdesk account polled by the daemon."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", description="Unique connector name.")
-    kind: Literal["freshdesk", "movidesk", "salesforce"]
-    base_url: str = Field(
-        pattern=r"^https?://", description="API base, e.g. https://acme.freshdesk.com"
-    )
-    mapping: str = Field(description="Mapping name (eps, emissor, sac, ouvidoria) or path.")
-    api_key: SecretStr | None = Field(default=None, description="Inline key (tests/demo only).")
-    api_key_env: str | None = Field(default=None, description="Env var holding the API key.")
-    api_key_file: Path | None = Field(default=None, description="File holding the API key.")
-    request_type_field: str = Field(
-        default="type", description="Ticket field with the request type (type or cf_...)."
-    )
-    subcategory_field: str | None = Field(
-        default=None, description="Optional second field joined as 'category > subcategory'."
-    )
-    task_due_field: str | None = Field(
-        default=None, description="Freshdesk custom date field that mirrors follow-up dues."
-    )
-    interval_seconds: int = Field(default=60, ge=5, description="Polling interval of `run`.")
-    initial_lookback_hours: float = Field(
-        default=24, gt=0, description="How far back the very first poll looks."
-    )
-    timeout_seconds: float = Field(default=30, gt=0, description="Per-request timeout.")
-    plan: str | None = Field(
-        default=None,
-        description="Helpdesk plan whose per-endpoint sub-limits are paced (Freshdesk: "
-        "trial, growth, pro, enterprise, purchased_1000, purchased_2000).",
-    )
-    sub_limits: dict[str, int] = Field(
-        default_factory=dict,
-        description="Per-minute endpoint limits overriding the plan's, e.g. tickets_list: 10 "
-        "when other integrations share the account.",
-    )
-    ticket_attachments: bool = Field(
-        default=True,
-        description="Freshdesk: load each ticket with its own attachments (2 credits); false "
-        "reads the list row plus conversations (1 credit) when evidence is on notes.",
-    )
-    fields: dict[str, str] = Field(
-        default_factory=dict,
-        description="Field sources: mapping field key -> the helpdesk field holding it "
-        "(Freshdesk cf_... or a default field; Movidesk a custom field id; Salesforce an API "
-        "name; requester.<part> or organization.<part> with part name|email|document|phone). "
-        "Wins over the mapping's ticket_field.",
-    )
-    scope: ScopeSettings = Field(default_factory=ScopeSettings)
-    enabled: bool = True
-
-    @model_validator(mode="after")
-    def _one_secret_source(self) -> ConnectorSettings:
-        sources = [s for s in (self.api_key, self.api_key_env, self.api_key_file) if s]
-        if len(sources) > 1:
-            raise ValueError("give only one of api_key, api_key_env, api_key_file")
-        return self
-
-    def secret(self) -> SecretStr:
-        """The API key from wherever it is configured; ``ConfigError`` names the source."""
-        where = f"connectors[{self.name}]"
-        if self.api_key is not None:
-            return self.api_key
-        if self.api_key_env:
-            value = os.environ.get(self.api_key_env)
-            if not value:
-                raise ConfigError(
-                    f"{where}.api_key_env: environment variable {self.api_key_env} is not set"
-                )
-            return SecretStr(value.strip())
-        if self.api_key_file:
-            try:
-                return SecretStr(self.api_key_file.read_text(encoding="utf-8").strip())
-            except OSError as exc:
-                raise ConfigError(
-                    f"{where}.api_key_file: cannot read {self.api_key_file}: {exc.strerror}"
-                ) from exc
-        raise ConfigError(f"{where}: no credentials: set api_key_env or api_key_file")
+_CONNECTOR_ADAPTER: TypeAdapter[ConnectorSettingsBase] = TypeAdapter(AnyConnectorSettings)
 
 
 class Settings(BaseSettings):
@@ -160,7 +98,7 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     mappings_dir: Path | None = Field(default=None, description="Directory of mapping YAML.")
-    connectors: list[ConnectorSettings] = Field(default_factory=list)
+    connectors: list[AnyConnectorSettings] = Field(default_factory=list)
     lease_seconds: float | None = Field(
         default=None,
         ge=1,
@@ -197,7 +135,7 @@ class Settings(BaseSettings):
             raise ValueError(f"duplicate connector name(s): {', '.join(duplicates)}")
         return self
 
-    def connector(self, name: str) -> ConnectorSettings:
+    def connector(self, name: str) -> ConnectorSettingsBase:
         """The connector called ``name``; ``ConfigError`` lists the known ones."""
         for item in self.connectors:
             if item.name == name:
@@ -267,7 +205,10 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         problems = []
-        for loc, problem in validation_problems(exc, filename, lines):
+        for tagged, problem in validation_problems(exc, filename, lines):
+            loc = untagged(tagged, at=2) if tagged[:1] == ("connectors",) else tagged
+            if loc != tagged:
+                problem = Problem(filename, line_of(lines, loc), dotted(loc), problem.message)
             if loc and loc[0] in data:
                 problems.append(str(problem))
             else:
@@ -276,3 +217,14 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         raise ConfigError("invalid configuration:\n" + "\n".join(problems)) from exc
     finally:
         _FILE_DATA.reset(token)
+
+
+__all__ = [
+    "CONFIG_ENV",
+    "AnyConnectorSettings",
+    "ConnectorSettings",
+    "ConnectorSettingsBase",
+    "ScopeSettings",
+    "Settings",
+    "load_settings",
+]

@@ -28,11 +28,11 @@ Theory of operation
 * Exactly once: PUTs of absolute values are retried on ambiguous failures; POSTs (notes,
   tickets) and merges are not, because a retried POST whose first answer was lost would
   write twice. The engine journals the effect as ``sent`` and, on the next pass, looks it
-  up (``lookup`` → ``find_applied``), which looks for the marker (notes, tasks, child and new tickets) or
-  compares the ticket's state (field updates, merge) before anything is written again. A
-  child ticket is looked for through the parent's view (``associated_tickets_list``) and
-  each child's description; a ticket created for the same customer among the requester's
-  tickets created since shortly before this one.
+  up (``lookup`` → ``find_applied``), which looks for the marker (notes, tasks, child and
+  new tickets) or compares the ticket's state (field updates, merge) before anything is
+  written again. A child ticket is looked for through the parent's view
+  (``associated_tickets_list``) and each child's description; a ticket created for the
+  same customer among the requester's tickets created since shortly before this one.
 """
 
 from __future__ import annotations

@@ -1,0 +1,276 @@
+"""The operational commands: ``run``, ``backfill``, ``check``, ``dead-letters``, ``timers``
+and ``demo``; each takes the parsed arguments and returns the exit code.
+
+Their options are declared in ``daemon.build_parser``; the exit codes in
+``cli.exit_codes``.
+"""
+
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cli.exit_codes import (
+    EXIT_AUTH,
+    EXIT_CONFIG,
+    EXIT_FAILURES,
+    EXIT_LEASE,
+    EXIT_OK,
+    pass_code,
+    worst,
+)
+from cli.output import Progress, print_pass
+from cli.runtime import build_engine, fence, load_runtime, open_store, process_leases, take
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``run``: scheduled polling until SIGTERM/SIGINT, or one pass with ``--once``."""
+    from cli.service import schedule
+    from sync.errors import ConfigError
+
+    runtime = load_runtime(args)
+    if isinstance(runtime, int):
+        return runtime
+    settings, mappings = runtime
+    enabled = [c.name for c in settings.connectors if c.enabled]
+    if not enabled:
+        print("error: no enabled connectors in the configuration", file=sys.stderr)
+        return EXIT_CONFIG
+    stop = threading.Event()
+    store = open_store(settings)
+    leases = process_leases(settings, store, enabled, args.dry_run)
+    try:
+        engines = {
+            n: build_engine(
+                settings,
+                mappings,
+                store,
+                n,
+                dry_run=args.dry_run,
+                stop=stop,
+                fence=fence(leases, n),
+            )
+            for n in enabled
+        }
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.once:
+        return _run_once(args, engines, leases, store)
+    return schedule(settings, engines, leases, stop, store)
+
+
+def _run_once(
+    args: argparse.Namespace, engines: dict[str, Any], leases: dict[str, Any], store: Any
+) -> int:
+    """One pass per connector, each under its lease (taken just before, given up after)."""
+    from engine.ownership import holding
+    from sync.contract import AuthError
+
+    codes: list[int] = []
+    try:
+        with holding(leases):
+            for name, engine in engines.items():
+                lease = leases.get(name)
+                if lease is not None and not take(lease, args.wait):
+                    codes.append(EXIT_LEASE)
+                    continue
+                try:
+                    result = engine.run_pass()
+                except AuthError as exc:
+                    print(f"error: {exc}", file=sys.stderr)
+                    return EXIT_AUTH
+                finally:
+                    if lease is not None:
+                        lease.release()
+                print_pass(result, args.format)
+                codes.append(pass_code(result))
+    finally:
+        store.close()
+    return worst(codes)
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """``backfill``: the same engine over history, under the connector's lease; resumable."""
+    from sync.errors import ConfigError
+
+    runtime = load_runtime(args)
+    if isinstance(runtime, int):
+        return runtime
+    settings, mappings = runtime
+    until = args.until or datetime.now(UTC)
+    if until <= args.since:
+        print("error: --until must be after --since", file=sys.stderr)
+        return EXIT_CONFIG
+    store = open_store(settings)
+    try:
+        settings.connector(args.connector)
+        leases = process_leases(settings, store, [args.connector], args.dry_run)
+        engine = build_engine(
+            settings,
+            mappings,
+            store,
+            args.connector,
+            dry_run=args.dry_run,
+            fence=fence(leases, args.connector),
+        )
+    except ConfigError as exc:
+        store.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    from engine.ownership import holding
+
+    try:
+        with holding(leases):
+            lease = leases.get(args.connector)
+            if lease is not None and not take(lease, args.wait):
+                return EXIT_LEASE
+            return _backfill_pass(args, engine, until)
+    finally:
+        store.close()
+
+
+def _backfill_pass(args: argparse.Namespace, engine: Any, until: datetime) -> int:
+    from sync.contract import AuthError
+
+    progress = Progress(args.since, until, sys.stderr.isatty())
+    cursor_name = f"backfill:{args.since.isoformat()}:{until.isoformat()}"
+    try:
+        result = engine.run_pass(
+            since=args.since,
+            until=until,
+            cursor_name=cursor_name,
+            reporter=progress,
+            keep_reports=args.format == "json",
+        )
+    except AuthError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_AUTH
+    finally:
+        progress.close()
+    print_pass(result, args.format)
+    return pass_code(result)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """``check``: config, mappings, state store and every connection."""
+    from connectors.registry import build_connector
+    from sync.contract import AuthError, ConnectorError
+    from sync.errors import ConfigError
+
+    runtime = load_runtime(args)
+    if isinstance(runtime, int):
+        return runtime
+    settings, mappings = runtime
+    print(f"config: ok ({len(settings.connectors)} connector(s))")
+    store = open_store(settings)
+    print(f"state: ok ({store})")
+    owners = {conf.name: store.lease_holder(conf.name) for conf in settings.connectors}
+    store.close()
+    code = EXIT_OK
+    overlap = timedelta(seconds=settings.overlap_seconds)
+    for conf in settings.connectors:
+        holder = owners[conf.name]
+        owned = (
+            f"owned by {holder.owner} until {holder.expires_at.isoformat(timespec='seconds')}"
+            if holder is not None
+            else "no owner"
+        )
+        line = (
+            f"connector {conf.name}: {conf.kind} {conf.base_url} mapping {conf.mapping} "
+            f"({len(mappings[conf.name].types)} types; {owned})"
+        )
+        try:
+            detail = build_connector(conf, overlap=overlap).check()
+        except ConfigError as exc:
+            print(f"{line}: CONFIG ERROR {exc}")
+            code = max(code, EXIT_CONFIG)
+        except AuthError as exc:
+            print(f"{line}: AUTH ERROR {exc}")
+            code = max(code, EXIT_AUTH)
+        except ConnectorError as exc:
+            print(f"{line}: UNREACHABLE {exc}")
+            code = max(code, EXIT_FAILURES)
+        else:
+            print(f"{line}: ok — {detail}")
+    return code
+
+
+def cmd_dead_letters(args: argparse.Namespace) -> int:
+    """``dead-letters list|retry [ID]``."""
+    runtime = load_runtime(args)
+    if isinstance(runtime, int):
+        return runtime
+    settings, _ = runtime
+    store = open_store(settings)
+    try:
+        if args.action == "retry":
+            released = store.release(args.id, connector=args.connector)
+            if args.id is not None and not released:
+                print(f"error: no active dead letter with id {args.id}", file=sys.stderr)
+                return EXIT_CONFIG
+            print(f"released {len(released)} ticket(s); they are retried on the next pass")
+            return EXIT_OK
+        rows = store.dead_letters(args.connector)
+        if args.format == "json":
+            print(
+                json.dumps(
+                    [asdict(r) for r in rows],
+                    default=str,
+                    ensure_ascii=False,
+                )
+            )
+            return EXIT_OK
+        if not rows:
+            print("no dead letters")
+        for r in rows:
+            print(
+                f"#{r.id} {r.connector} ticket {r.ticket_id} (version {r.version}, "
+                f"{r.attempts} attempts, {r.created_at:%Y-%m-%d %H:%M}Z): {r.error}"
+            )
+        return EXIT_OK
+    finally:
+        store.close()
+
+
+def cmd_timers(args: argparse.Namespace) -> int:
+    """``timers list [--connector NAME] [--all]``: SLA timers with their due times."""
+    runtime = load_runtime(args)
+    if isinstance(runtime, int):
+        return runtime
+    settings, _ = runtime
+    store = open_store(settings)
+    try:
+        rows = store.list_timers(args.connector, state=None if args.all else "pending")
+    finally:
+        store.close()
+    if args.format == "json":
+        print(json.dumps([asdict(r) for r in rows], default=str, ensure_ascii=False))
+        return EXIT_OK
+    if not rows:
+        print("no pending timers" if not args.all else "no timers")
+    for r in rows:
+        line = (
+            f"{r.connector} ticket {r.ticket_id} {r.timer_id}: due "
+            f"{r.due_at.isoformat()} ({r.state}) — {r.request_type} [{r.sop}]"
+        )
+        if r.reason and r.state != "pending":
+            line += f"; {r.reason}"
+        print(line)
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``demo``: a loopback Freshdesk sandbox with SAC tickets, one engine pass, a table."""
+    from cli.demo import run_demo
+
+    return run_demo(fmt=args.format, keep=args.keep)
+
+
+__all__ = ["cmd_backfill", "cmd_check", "cmd_dead_letters", "cmd_demo", "cmd_run", "cmd_timers"]
