@@ -31,6 +31,10 @@ Theory of operation
   between passes hands the connector over (releases its lease) when such a row names
   someone else, and does not take the connector back while it stands; standby replicas
   defer to it too. Standbys never ask, so replicas do not pass a connector back and forth.
+
+Why this module is long: the lease, its heartbeat, the same-host liveness mark and the
+handover are one protocol whose invariants (who may write, when a lease may be broken)
+read only together; apart, each piece would have to restate the others' rules.
 """
 
 from __future__ import annotations

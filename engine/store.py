@@ -16,79 +16,32 @@ both. The schema is created and upgraded on open (``MIGRATIONS``), under
 opening one store at once migrate it once. All timestamps are timezone-aware UTC; naive
 datetimes are refused. The URL's password never appears in ``repr``/``str`` or in errors.
 
-Tables (schema version 3; `MIGRATIONS` below says what each version added):
+The schema, its column types and its migrations are in ``engine.schema`` (every column is
+documented there); the row types callers get back are in ``engine.rows``.
 
-| table | column | meaning |
-|---|---|---|
-| `schema_version` | `version` | PK; one row per applied migration; the highest is current |
-| | `applied_at` | when that migration ran (UTC) |
-| `cursor_positions` | `connector`, `name` | PK; `name`: `poll` or `backfill:<since>:<until>` |
-| | `position` | the connector's opaque cursor: every ticket before it is done (v3; v1's |
-| | | `cursors.stamp` became a datetime cursor) |
-| | `updated_at` | last time the cursor moved |
-| `ticket_versions` | `connector`, `ticket_id` | PK |
-| | `version` | the last processed helpdesk version (change stamp) of the ticket |
-| | `outcome` | the decision outcome at that version |
-| | `processed_at` | when it was processed |
-| `journal` | `key` | PK; the effect's deterministic idempotency key (`sync.effects`) |
-| | `connector`, `ticket_id` | whose effect it is (indexed) |
-| | `kind` | action kind (`add_note`, `route`, …) |
-| | `payload` | the action as JSON text, CPF/CNPJ/e-mail/phone masked |
-| | `state` | `planned` → `sent` → `confirmed` or `failed`; only `sent` is ambiguous |
-| | `remote_id` | id of what the helpdesk created (note, task, child ticket), when known |
-| | `reconciled` | true when confirmed by finding an earlier write instead of writing now |
-| | `attempts` | how many times it was sent |
-| | `error` | last error (connector message, never a body) |
-| | `created_at`, `updated_at` | when planned / last changed |
-| `failures` | `connector`, `ticket_id` | PK; tickets whose processing failed and is retried |
-| | `attempts` | consecutive failures so far |
-| | `last_error`, `last_version` | the latest failure's message and ticket version |
-| | `updated_at` | time of the latest failure |
-| `dead_letters` | `id` | PK, autoincrement |
-| | `connector`, `ticket_id` | the ticket; one active row (`retried_at` NULL) at most |
-| | `version`, `error`, `attempts` | the version, last error and attempts when quarantined |
-| | `created_at` | when quarantined |
-| | `retried_at` | when released for retry (NULL while active) |
-| `audit` | `id` | PK, autoincrement |
-| | `connector`, `ticket_id`, `version` | the decided ticket state |
-| | `request_type`, `outcome` | what the decision core concluded |
-| | `actions` | the decided actions as JSON text (never comment bodies) |
-| | `dry_run` | true for decisions made with `--dry-run` (nothing written) |
-| | `decided_at` | the decision's `now` |
-| `leases` | `connector` | PK; one process writes a connector at a time (`engine.ownership`); |
-| | | `<connector>#wanted`: a `run --once`/`backfill` waiting for it (asks for a handover) |
-| | `owner` | the process holding the lease (`host:pid:random`) |
-| | `expires_at` | after this instant anyone may take it (the database's clock on PostgreSQL) |
+Why this module is long: it is one class of operations (``_Operations``), shared by
+``Store`` and ``StoreTransaction``, whose methods are each one statement or two over one
+schema; splitting it by table would split the transaction plumbing every method shares
+(``_read``/``_write`` on a connection or an open transaction) across files without making
+any one method easier to read.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
     Connection,
-    DateTime,
-    Dialect,
     Engine,
-    Index,
-    Integer,
-    MetaData,
-    Row,
     Table,
-    Text,
     and_,
     create_engine,
     delete,
@@ -104,16 +57,43 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
-from sqlalchemy.types import TypeDecorator
 
 from engine.journal import OPEN, State, sources
-from sync.contract import DatetimeCursor
 from sync.errors import HelpdeskSyncError
-from sync.masking import mask_data, mask_text
+from sync.masking import mask_data
+
+from .rows import (
+    AuditRow,
+    DeadLetter,
+    EffectState,
+    JournalEntry,
+    LeaseRow,
+    TimerRow,
+    audit_row,
+    dead_letter,
+    error_text,
+    journal_entry,
+)
+from .schema import (
+    METADATA,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    audit,
+    cursors,
+    dead_letter_active,
+    dead_letters_table,
+    failures,
+    journal,
+    leases,
+    schema_version_table,
+    ticket_versions,
+    timers,
+)
 
 __all__ = [
     "CONFIRMED",
     "FAILED",
+    "METADATA",
     "MIGRATIONS",
     "PLANNED",
     "POLL",
@@ -127,6 +107,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreTransaction",
+    "TimerRow",
     "backfill_cursor_name",
 ]
 
@@ -137,11 +118,7 @@ PLANNED: Final = State.PLANNED.value
 SENT: Final = State.SENT.value
 CONFIRMED: Final = State.CONFIRMED.value
 FAILED: Final = State.FAILED.value
-EffectState = Literal["planned", "sent", "confirmed", "failed"]
-"""The journal's states; ``engine.journal`` holds the transitions allowed between them."""
 
-_MAX_ERROR = 2000
-"""Stored error messages are cut to this many characters (they come from connectors)."""
 _SQLITE_BUSY_MS = 30_000
 _PG_MIGRATION_LOCK = 0x68_73_2D_73_74_6F_72_65  # "hs-store": one advisory lock for migrations
 _FORBIDDEN_AUDIT_KEYS = frozenset({"comments", "body"})
@@ -165,378 +142,6 @@ def _utc(value: datetime) -> datetime:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-# ---------------------------------------------------------------------------------------
-# column types
-# ---------------------------------------------------------------------------------------
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """``DateTime(timezone=True)`` that always binds and returns aware UTC datetimes.
-
-    Why: SQLite has no time zone type; values are stored there as fixed-width UTC strings
-    (sortable and comparable in SQL) and get ``tzinfo=UTC`` back on the way out, so both
-    backends hand callers the same aware values.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        value = _utc(value)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class JSONText(TypeDecorator[Any]):
-    """JSON stored as text, so both backends hold byte-identical documents."""
-
-    impl = Text
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
-        return None if value is None else json.loads(value)
-
-
-# ---------------------------------------------------------------------------------------
-# schema (the current version; see MIGRATIONS)
-# ---------------------------------------------------------------------------------------
-
-METADATA = MetaData()
-_Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER PKs only
-
-schema_version_table = Table(
-    "schema_version",
-    METADATA,
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("applied_at", UTCDateTime, nullable=False),
-)
-
-_V1_METADATA = MetaData()
-"""Tables as version 1 created them, where a later version replaced them."""
-
-_cursors_v1 = Table(
-    "cursors",
-    _V1_METADATA,
-    Column("connector", Text, primary_key=True),
-    Column("name", Text, primary_key=True),
-    Column("stamp", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-)
-
-cursors = Table(
-    "cursor_positions",
-    METADATA,
-    Column("connector", Text, primary_key=True),
-    Column("name", Text, primary_key=True),
-    Column("position", Text, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-)
-
-ticket_versions = Table(
-    "ticket_versions",
-    METADATA,
-    Column("connector", Text, primary_key=True),
-    Column("ticket_id", Text, primary_key=True),
-    Column("version", Text, nullable=False),
-    Column("outcome", Text, nullable=False),
-    Column("processed_at", UTCDateTime, nullable=False),
-)
-
-journal = Table(
-    "journal",
-    METADATA,
-    Column("key", Text, primary_key=True),
-    Column("connector", Text, nullable=False),
-    Column("ticket_id", Text, nullable=False),
-    Column("kind", Text, nullable=False),
-    Column("payload", JSONText, nullable=False),
-    Column("state", Text, nullable=False),
-    Column("remote_id", Text),
-    Column("reconciled", Boolean, nullable=False, default=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("error", Text),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-    Index("ix_journal_ticket", "connector", "ticket_id"),
-    Index("ix_journal_state", "connector", "state", "created_at"),
-)
-
-failures = Table(
-    "failures",
-    METADATA,
-    Column("connector", Text, primary_key=True),
-    Column("ticket_id", Text, primary_key=True),
-    Column("attempts", Integer, nullable=False),
-    Column("last_error", Text, nullable=False),
-    Column("last_version", Text, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-)
-
-dead_letters_table = Table(
-    "dead_letters",
-    METADATA,
-    Column("id", _Id, primary_key=True, autoincrement=True),
-    Column("connector", Text, nullable=False),
-    Column("ticket_id", Text, nullable=False),
-    Column("version", Text, nullable=False),
-    Column("error", Text, nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("retried_at", UTCDateTime),
-)
-_dead_letter_active = dead_letters_table.c.retried_at.is_(None)
-Index(
-    "ux_dead_letters_active",
-    dead_letters_table.c.connector,
-    dead_letters_table.c.ticket_id,
-    unique=True,
-    sqlite_where=_dead_letter_active,
-    postgresql_where=_dead_letter_active,
-)
-
-audit = Table(
-    "audit",
-    METADATA,
-    Column("id", _Id, primary_key=True, autoincrement=True),
-    Column("connector", Text, nullable=False),
-    Column("ticket_id", Text, nullable=False),
-    Column("version", Text, nullable=False),
-    Column("request_type", Text),
-    Column("outcome", Text, nullable=False),
-    Column("actions", JSONText, nullable=False),
-    Column("dry_run", Boolean, nullable=False),
-    Column("decided_at", UTCDateTime, nullable=False),
-    Index("ix_audit_ticket", "connector", "ticket_id", "decided_at"),
-    Index("ix_audit_decided", "decided_at"),
-)
-
-leases = Table(
-    "leases",
-    METADATA,
-    Column("connector", Text, primary_key=True),
-    Column("owner", Text, nullable=False),
-    Column("expires_at", UTCDateTime, nullable=False),
-)
-
-timers = Table(
-    "timers",
-    METADATA,
-    Column("connector", Text, primary_key=True),
-    Column("ticket_id", Text, primary_key=True),
-    Column("timer_id", Text, primary_key=True),
-    Column("request_type", Text, nullable=False),
-    Column("due_at", UTCDateTime, nullable=False),
-    Column("sop", Text, nullable=False),
-    Column("state", Text, nullable=False),
-    Column("reason", Text),
-    Column("started_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-    Index("ix_timers_due", "connector", "state", "due_at"),
-)
-
-_V1_TABLES = (ticket_versions, journal, failures, dead_letters_table, audit, leases)
-
-
-def _migrate_v1(conn: Connection) -> None:
-    """Version 1: the base tables.
-
-    Why it uses the module's Table objects: they are the v1 schema. When a later version
-    changes one of these tables, copy that table's v1 definition in here first (as
-    ``_cursors_v1``) so a fresh store still replays history step by step.
-    """
-    _V1_METADATA.create_all(conn, tables=[_cursors_v1])
-    METADATA.create_all(conn, tables=list(_V1_TABLES))
-
-
-def _migrate_v2(conn: Connection) -> None:
-    """Version 2: SLA timers (``timers``)."""
-    METADATA.create_all(conn, tables=[timers])
-
-
-def _migrate_v3(conn: Connection) -> None:
-    """Version 3: cursors are opaque text the connector defines (``cursor_positions``).
-
-    A version-1 cursor was a change stamp; it becomes that stamp as a datetime cursor
-    (``sync.contract.DatetimeCursor``), which is what every connector of that time reads.
-    """
-    METADATA.create_all(conn, tables=[cursors])
-    rows = conn.execute(select(_cursors_v1)).all()
-    for row in rows:
-        conn.execute(
-            cursors.insert().values(
-                connector=row.connector,
-                name=row.name,
-                position=DatetimeCursor.encode(row.stamp),
-                updated_at=row.updated_at,
-            )
-        )
-    _cursors_v1.drop(conn)
-
-
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migrate_v1, _migrate_v2, _migrate_v3)
-"""Schema steps in order; step ``i`` (0-based) upgrades to version ``i + 1``. Append only."""
-
-SCHEMA_VERSION: Final = len(MIGRATIONS)
-
-
-# ---------------------------------------------------------------------------------------
-# rows
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TimerRow:
-    """One SLA timer: pending until it fires or is cancelled."""
-
-    connector: str
-    ticket_id: str
-    timer_id: str
-    request_type: str
-    due_at: datetime
-    sop: str
-    state: str
-    reason: str | None
-    started_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class JournalEntry:
-    """One effect in the journal.
-
-    ``state`` is ``planned`` (decided, never sent), ``sent`` (a write was attempted: after a
-    crash it may or may not exist in the helpdesk — the only ambiguous state), ``confirmed``
-    (the helpdesk has it) or ``failed`` (the helpdesk refused it).
-    """
-
-    key: str
-    connector: str
-    ticket_id: str
-    kind: str
-    payload: dict[str, Any]
-    state: EffectState
-    remote_id: str | None
-    reconciled: bool
-    attempts: int
-    error: str | None
-    created_at: datetime
-    updated_at: datetime
-
-    @property
-    def ambiguous(self) -> bool:
-        """True when a crash may have left the write applied or not (state ``sent``)."""
-        return self.state == SENT
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    """A quarantined ticket: it failed too often and is skipped until released."""
-
-    id: int
-    connector: str
-    ticket_id: str
-    version: str
-    error: str
-    attempts: int
-    created_at: datetime
-    retried_at: datetime | None
-
-
-@dataclass(frozen=True)
-class AuditRow:
-    """One recorded decision (actions only; never comment bodies)."""
-
-    id: int
-    connector: str
-    ticket_id: str
-    version: str
-    request_type: str | None
-    outcome: str
-    actions: list[dict[str, Any]]
-    dry_run: bool
-    decided_at: datetime
-
-
-@dataclass(frozen=True)
-class LeaseRow:
-    """Who holds a connector's lease, read at ``checked_at`` (the clock leases are timed by)."""
-
-    connector: str
-    owner: str
-    expires_at: datetime
-    checked_at: datetime
-
-    @property
-    def remaining(self) -> timedelta:
-        """How long the lease still runs unless its owner renews it."""
-        return max(self.expires_at - self.checked_at, timedelta(0))
-
-
-def _journal_entry(row: Row[Any]) -> JournalEntry:
-    m = row._mapping
-    return JournalEntry(
-        key=m["key"],
-        connector=m["connector"],
-        ticket_id=m["ticket_id"],
-        kind=m["kind"],
-        payload=m["payload"],
-        state=m["state"],
-        remote_id=m["remote_id"],
-        reconciled=bool(m["reconciled"]),
-        attempts=m["attempts"],
-        error=m["error"],
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-    )
-
-
-def _dead_letter(row: Row[Any]) -> DeadLetter:
-    m = row._mapping
-    return DeadLetter(
-        id=int(m["id"]),
-        connector=m["connector"],
-        ticket_id=m["ticket_id"],
-        version=m["version"],
-        error=m["error"],
-        attempts=m["attempts"],
-        created_at=m["created_at"],
-        retried_at=m["retried_at"],
-    )
-
-
-def _audit_row(row: Row[Any]) -> AuditRow:
-    m = row._mapping
-    return AuditRow(
-        id=int(m["id"]),
-        connector=m["connector"],
-        ticket_id=m["ticket_id"],
-        version=m["version"],
-        request_type=m["request_type"],
-        outcome=m["outcome"],
-        actions=m["actions"],
-        dry_run=bool(m["dry_run"]),
-        decided_at=m["decided_at"],
-    )
-
-
-def _error_text(error: str) -> str:
-    """An error as the store keeps it: PII masked (API messages may quote customer data),
-    bounded in length."""
-    error = mask_text(error)
-    return error if len(error) <= _MAX_ERROR else error[: _MAX_ERROR - 1] + "…"
 
 
 # ---------------------------------------------------------------------------------------
@@ -661,13 +266,13 @@ class _Operations:
         )
         with self._write() as conn:
             conn.execute(stmt)
-            return _journal_entry(conn.execute(select(journal).where(journal.c.key == key)).one())
+            return journal_entry(conn.execute(select(journal).where(journal.c.key == key)).one())
 
     def get_effect(self, key: str) -> JournalEntry | None:
         """The journal entry of ``key``, or None."""
         with self._read() as conn:
             row = conn.execute(select(journal).where(journal.c.key == key)).first()
-        return None if row is None else _journal_entry(row)
+        return None if row is None else journal_entry(row)
 
     def effects_for(self, keys: Sequence[str]) -> dict[str, JournalEntry]:
         """Journal entries of the given keys that exist, by key (one query)."""
@@ -675,7 +280,7 @@ class _Operations:
             return {}
         with self._read() as conn:
             rows = conn.execute(select(journal).where(journal.c.key.in_(list(keys)))).all()
-        return {entry.key: entry for entry in map(_journal_entry, rows)}
+        return {entry.key: entry for entry in map(journal_entry, rows)}
 
     def mark_sent(self, keys: Sequence[str]) -> None:
         """Mark effects ``sent`` just before writing them, counting the attempt.
@@ -725,7 +330,7 @@ class _Operations:
             conn.execute(
                 update(journal)
                 .where(journal.c.key == key, journal.c.state.in_(sources(State.FAILED)))
-                .values(state=FAILED, error=_error_text(error), updated_at=self._now())
+                .values(state=FAILED, error=error_text(error), updated_at=self._now())
             )
 
     def unfinished(self, connector: str) -> list[JournalEntry]:
@@ -736,7 +341,7 @@ class _Operations:
                 .where(journal.c.connector == connector, journal.c.state.in_(OPEN))
                 .order_by(journal.c.created_at, journal.c.key)
             ).all()
-        return [_journal_entry(r) for r in rows]
+        return [journal_entry(r) for r in rows]
 
     def journal_for_ticket(self, connector: str, ticket_id: str) -> list[JournalEntry]:
         """Every journal entry of one ticket, oldest first."""
@@ -746,7 +351,7 @@ class _Operations:
                 .where(journal.c.connector == connector, journal.c.ticket_id == ticket_id)
                 .order_by(journal.c.created_at, journal.c.key)
             ).all()
-        return [_journal_entry(r) for r in rows]
+        return [journal_entry(r) for r in rows]
 
     def all_effects(self, connector: str | None = None) -> list[JournalEntry]:
         """Every journal entry (optionally of one connector), oldest first; for tests and tools."""
@@ -755,7 +360,7 @@ class _Operations:
             stmt = stmt.where(journal.c.connector == connector)
         with self._read() as conn:
             rows = conn.execute(stmt).all()
-        return [_journal_entry(r) for r in rows]
+        return [journal_entry(r) for r in rows]
 
     # ------------------------------------------------------------------ failures
 
@@ -767,7 +372,7 @@ class _Operations:
                 connector=connector,
                 ticket_id=ticket_id,
                 attempts=1,
-                last_error=_error_text(error),
+                last_error=error_text(error),
                 last_version=version,
                 updated_at=self._now(),
             )
@@ -810,14 +415,14 @@ class _Operations:
                 connector=connector,
                 ticket_id=ticket_id,
                 version=version,
-                error=_error_text(error),
+                error=error_text(error),
                 attempts=attempts,
                 created_at=self._now(),
                 retried_at=None,
             )
             .on_conflict_do_update(
                 index_elements=[dead_letters_table.c.connector, dead_letters_table.c.ticket_id],
-                index_where=_dead_letter_active,
+                index_where=dead_letter_active,
                 set_={
                     "version": ins.excluded.version,
                     "error": ins.excluded.error,
@@ -839,10 +444,10 @@ class _Operations:
         if connector is not None:
             stmt = stmt.where(dead_letters_table.c.connector == connector)
         if not include_retried:
-            stmt = stmt.where(_dead_letter_active)
+            stmt = stmt.where(dead_letter_active)
         with self._read() as conn:
             rows = conn.execute(stmt).all()
-        return [_dead_letter(r) for r in rows]
+        return [dead_letter(r) for r in rows]
 
     def is_quarantined(self, connector: str, ticket_id: str) -> bool:
         """True while the ticket has an active dead letter."""
@@ -851,7 +456,7 @@ class _Operations:
                 select(dead_letters_table.c.id).where(
                     dead_letters_table.c.connector == connector,
                     dead_letters_table.c.ticket_id == ticket_id,
-                    _dead_letter_active,
+                    dead_letter_active,
                 )
             ).first()
         return row is not None
@@ -864,7 +469,7 @@ class _Operations:
         With an id, that one (if active); without, all active ones, optionally of one
         connector. Their failure counts are cleared so each ticket gets fresh attempts.
         """
-        conditions = [_dead_letter_active]
+        conditions = [dead_letter_active]
         if dead_letter_id is not None:
             conditions.append(dead_letters_table.c.id == dead_letter_id)
         if connector is not None:
@@ -884,7 +489,7 @@ class _Operations:
                         failures.c.ticket_id == row.ticket_id,
                     )
                 )
-        return sorted((_dead_letter(r) for r in rows), key=lambda d: (d.created_at, d.id))
+        return sorted((dead_letter(r) for r in rows), key=lambda d: (d.created_at, d.id))
 
     # ------------------------------------------------------------------ audit
 
@@ -936,7 +541,7 @@ class _Operations:
             stmt = stmt.where(audit.c.ticket_id == ticket_id)
         with self._read() as conn:
             rows = conn.execute(stmt).all()
-        return [_audit_row(r) for r in rows]
+        return [audit_row(r) for r in rows]
 
     # ------------------------------------------------------------------ leases
 

@@ -21,6 +21,7 @@ from sqlalchemy import Column, Connection, Integer, MetaData, Table, create_engi
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from engine import schema as schema_module
 from engine import store as store_module
 from engine.ownership import (
     AliveMark,
@@ -161,15 +162,15 @@ def test_a_version_2_datetime_cursor_becomes_a_datetime_cursor(store_url: str) -
         with engine.begin() as conn:
             for step in store_module.MIGRATIONS[:2]:
                 step(conn)
-            store_module.schema_version_table.create(conn, checkfirst=True)
+            schema_module.schema_version_table.create(conn, checkfirst=True)
             for version in (1, 2):
                 conn.execute(
-                    store_module.schema_version_table.insert().values(
+                    schema_module.schema_version_table.insert().values(
                         version=version, applied_at=T0
                     )
                 )
             conn.execute(
-                store_module._cursors_v1.insert().values(
+                schema_module._cursors_v1.insert().values(
                     connector="fd", name="poll", stamp=T0, updated_at=T0
                 )
             )
