@@ -26,6 +26,13 @@ Theory of operation
 * Errors map through one status table to the connector error tree, carrying helpdesk,
   ticket id, status, ``X-Request-Id`` and the API's own message. Never the request body,
   never credentials, never comment text; URLs appear as method + path, without query.
+
+Why this module is long: it is the whole HTTP policy of every connector (timeouts,
+retries, which writes may be repeated, the rate budget, sub-limit pacing, status-to-error
+mapping), and its parts only make sense together inside ``HttpClient.request``'s one loop:
+pace, send, read the rate headers, classify, wait. The theory of operation above spans all
+of them; split, each module would hold part of one policy, and the write-safety rules
+would no longer sit next to the code that enforces them.
 """
 
 from __future__ import annotations

@@ -9,6 +9,14 @@ reviewers. The parser never raises: bad text yields no values, which validators 
 Speed matters (the daemon parses thousands of tickets a second on one core): regexes are
 compiled once, most lines are rejected by substring checks before any regex runs, and a
 ``LabelIndex`` built once per field set memoizes the label text it has already seen.
+
+Why this module is long: its three parts are one reading of a comment body: HTML to lines
+(``comment_lines``), labelled values, and "(X)" checklists; the later parts number and
+order lines exactly as the first one splits them (line numbers end up in notes and
+explanations). ``decide`` and the tests import all three from here, so a separate
+checklist module would import ``comment_lines`` from this one while this one re-exports
+its names: two modules importing each other. The compiled patterns, substring prefilters
+and per-body memo are tuned together for speed.
 """
 
 from __future__ import annotations

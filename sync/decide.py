@@ -8,6 +8,14 @@ ticket gets the actions of its matching rules and type; an incomplete one gets t
 mapping's ``on_incomplete`` actions (a note naming what is missing, back to its agent) and
 is never routed. Rules marked ``run: always`` (context facts such as onboarding or a
 finance block) act either way; ``stop`` ends the evaluation at that rule.
+
+Why this module is long: it is one algorithm that reads top to bottom (prepare the ticket:
+parse, type, validate; apply the rules; check the checklist; build the actions; finish),
+and its phases share private working state: ``_Env``, ``_Prepared`` and the ``missing`` /
+``invalid`` lists every phase appends to. ``evaluate_timer`` and ``project`` re-enter the
+same phases for SLA timers. Split, those private types would become an interface between
+modules and one decision would be scattered over files; it is also the hottest,
+benchmarked code (``bench/decide.py``, ``bench/corpus.py``), where a split buys nothing.
 """
 
 from __future__ import annotations

@@ -1,44 +1,44 @@
 """Load mapping YAML files, check every cross-reference, and compile them for ``decide``.
 
 All problems found in one file are reported together, each with file, line and path, so
-an operator fixes a mapping in one round instead of one error per start-up.
+an operator fixes a mapping in one round instead of one error per start-up. Loading reads
+the YAML with line numbers (``yaml_lines``), validates its shape (``mapping_schema``), runs
+the cross-reference checks (``mapping_checks``) and compiles the indexes ``decide`` reads
+(``CompiledMapping``); which type a written category names is ``type_match``'s job, and
+its names stay importable from here.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import time
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
 from .business_time import BusinessCalendar
 from .comment_parser import SHORT_LABEL_WORDS, LabelIndex, normalize_label
 from .errors import MappingError, Problem
-from .mapping_schema import (
-    ActionSpec,
-    Condition,
-    FieldSpec,
-    MappingSpec,
-    RuleSpec,
-    TimerSpec,
-    TypeSpec,
-)
+from .mapping_checks import MappingChecker
+from .mapping_schema import Condition, MappingSpec, RuleSpec, TimerSpec, TypeSpec
 from .prose import prepare as prepare_prose
 from .prose import searchable
-from .templates import check_placeholders
-from .textnorm import WORD_ABBREVIATIONS, fold
-from .validators import REGISTRY, option_errors, validate
-from .yaml_lines import LocatedDocumentError, dotted, line_of, load_yaml, validation_problems
+from .type_match import TYPE_KEY, TypeMatch, resolve_category, type_key
+from .yaml_lines import LocatedDocumentError, load_yaml, validation_problems
 
-TYPE_KEY = "__request_type__"
-"""Label-index key under which the mapping's ``type_labels`` are extracted."""
-
-_WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+__all__ = [
+    "TYPE_KEY",
+    "CompiledMapping",
+    "CompiledType",
+    "TypeMatch",
+    "condition_fields",
+    "default_mapping_dir",
+    "load_mapping",
+    "load_mapping_file",
+    "load_mappings",
+    "resolve_category",
+    "type_key",
+]
 
 
 def default_mapping_dir() -> Path:
@@ -121,138 +121,6 @@ class CompiledMapping:
         return resolve_category(self, raw)
 
 
-_PATH_SEPARATOR = re.compile(r"\s*[>/»]\s*")
-_DASHES = str.maketrans({"–": "-", "—": "-", "‐": "-", "‑": "-"})
-
-
-@dataclass(frozen=True, slots=True)
-class TypeMatch:
-    """How a written category resolved: one type, or the candidates it could mean."""
-
-    name: str | None
-    how: str
-    """``exact``, ``deeper`` (a level below the SOP's item), ``worded`` (matched by its
-    words), ``category`` (the whole category's rule), ``ambiguous`` or ``none``."""
-    candidates: tuple[str, ...] = ()
-
-
-_STOPWORDS = frozenset(
-    "a o as os e de da do das dos em no na nos nas para por com ao aos um uma meu minha "
-    "sou quero se ou".split()
-)
-_WORD_SPLIT = re.compile(r"[^0-9a-z]+")
-
-
-def _stems(text: str) -> frozenset[str]:
-    """Significant word stems of a folded text: "Liberação de pagamentos" -> {liber, pagam}."""
-    words = (
-        WORD_ABBREVIATIONS.get(w, w)
-        for w in _WORD_SPLIT.split(fold(text))
-        if w and w not in _STOPWORDS
-    )
-    return frozenset(w[:5] if len(w) > 5 else w.rstrip("s") or w for w in words)
-
-
-def _score(written: frozenset[str], phrases: Iterable[frozenset[str]]) -> int:
-    """How well written words name an item: every word of one of its phrases is there,
-    or the written words are a shortening of a phrase. 0 when neither."""
-    best = 0
-    for phrase in phrases:
-        if not phrase or not written:
-            continue
-        if phrase <= written:
-            best = max(best, 2 * len(phrase))
-        elif written <= phrase:
-            best = max(best, 2 * len(written) - 1)
-    return best
-
-
-def _type_phrases(tspec: TypeSpec, depth: int) -> list[frozenset[str]]:
-    """Word sets that name a type from ``depth`` levels down: its sub-item, aliases, ids."""
-    out = []
-    for name in (tspec.name, *tspec.aliases):
-        parts = type_key(name).split(" > ")
-        out.append(_stems(" ".join(parts[depth:]) if len(parts) > depth else parts[-1]))
-    out.extend(_stems(ident) for ident in tspec.identifiers)
-    return out
-
-
-def resolve_category(mapping: CompiledMapping, raw: str | None) -> TypeMatch:
-    """Resolve a category path as agents and helpdesks write it to one SOP item.
-
-    In order: the exact name or alias; a path one or more levels deeper than an item that
-    has no sub-items of its own ("Liberação de pagamento > Pix"); the sub-item of a known
-    category by its words ("Pedidos > Atraso de entrega"), over the item names, aliases and
-    the SOP's identifiers; the whole text over every item; the category's own rule when
-    the SOP gives one. A tie between two items is never guessed: ``ambiguous`` lists them.
-    """
-    if not raw or not raw.strip():
-        return TypeMatch(None, "none")
-    key = type_key(raw)
-    exact = mapping.type_index.get(key)
-    if exact is not None:
-        return TypeMatch(exact, "exact")
-    if key in mapping.children:
-        # A category with sub-items, written without one: the SOP gives no rule for it.
-        return TypeMatch(None, "ambiguous", tuple(mapping.children[key]))
-    parts = key.split(" > ")
-    for depth in range(len(parts) - 1, 0, -1):
-        prefix = " > ".join(parts[:depth])
-        name = mapping.type_index.get(prefix)
-        if name is not None and prefix not in mapping.children:
-            return TypeMatch(name, "deeper")
-    parent_depth = 0
-    for depth in range(len(parts) - 1, 0, -1):
-        if " > ".join(parts[:depth]) in mapping.children:
-            parent_depth = depth
-            break
-    if parent_depth:
-        parent = " > ".join(parts[:parent_depth])
-        pool = [mapping.types[n].spec for n in mapping.children[parent]]
-        written = _stems(" ".join(parts[parent_depth:]))
-        match = _best(pool, written, parent_depth, mapping)
-        if match.name is not None or match.how == "ambiguous":
-            return match
-        own = mapping.type_index.get(parent)
-        if own is not None:
-            return TypeMatch(own, "category")
-    pool = [t.spec for t in mapping.types.values()]
-    return _best(pool, _stems(key.replace(" > ", " ")), 0, mapping)
-
-
-def _best(
-    pool: list[TypeSpec], written: frozenset[str], depth: int, mapping: CompiledMapping
-) -> TypeMatch:
-    scored = []
-    for tspec in pool:
-        score = _score(written, _type_phrases(tspec, depth))
-        if depth == 0:
-            score = max(score, _score(written, [_stems(type_key(tspec.name).replace(" > ", " "))]))
-        if score:
-            scored.append((score, tspec.name))
-    if depth == 0:
-        # Over every item, one shortened word ("Atraso") names nothing for sure.
-        scored = [(score, name) for score, name in scored if score >= 2]
-    if not scored:
-        return TypeMatch(None, "none")
-    top = max(score for score, _ in scored)
-    best = list(dict.fromkeys(name for score, name in scored if score == top))
-    if len(best) == 1:
-        return TypeMatch(best[0], "worded")
-    return TypeMatch(None, "ambiguous", tuple(best))
-
-
-@lru_cache(maxsize=8192)
-def type_key(raw: str) -> str:
-    """Folded key of a type name or category path: "A > B", "A / B", "A/B" are one path.
-
-    Dashes of any kind compare equal ("Nota Fiscal – Fenacon" as word processors write it).
-    """
-    text = fold(raw).translate(_DASHES)
-    parts = [part.strip(" .:-") for part in _PATH_SEPARATOR.split(text)]
-    return " > ".join(part for part in parts if part)
-
-
 def load_mapping_file(path: Path) -> CompiledMapping:
     """Read, validate and compile one mapping file; raises ``MappingError``."""
     filename = str(path)
@@ -272,7 +140,7 @@ def load_mapping_file(path: Path) -> CompiledMapping:
         located = validation_problems(exc, filename, lines, echo_input=True)
         raise MappingError([p for _, p in located]) from exc
     problems: list[Problem] = []
-    checker = _Checker(spec, filename, lines, problems)
+    checker = MappingChecker(spec, filename, lines, problems)
     checker.run()
     if path.stem != spec.name:
         problems.append(
@@ -324,199 +192,6 @@ def load_mapping(name: str, directory: Path | None = None) -> CompiledMapping:
             [Problem(str(path), None, "", f"unknown mapping '{name}'; known: {', '.join(known)}")]
         )
     return load_mapping_file(path)
-
-
-class _Checker:
-    """Cross-reference checks pydantic cannot express."""
-
-    def __init__(
-        self, spec: MappingSpec, filename: str, lines: dict[Any, int], problems: list[Problem]
-    ) -> None:
-        self.spec = spec
-        self.filename = filename
-        self.lines = lines
-        self.problems = problems
-        self.field_keys = set(spec.fields)
-
-    def add(self, loc: tuple[str | int, ...], message: str) -> None:
-        self.problems.append(Problem(self.filename, line_of(self.lines, loc), dotted(loc), message))
-
-    def run(self) -> None:
-        for key, fspec in self.spec.fields.items():
-            self.check_validator(("fields", key), fspec)
-        for name, template in self.spec.templates.items():
-            for message in check_placeholders(template, self.field_keys):
-                self.add(("templates", name), message)
-        self.check_actions(("defaults", "on_incomplete"), self.spec.defaults.on_incomplete)
-        self.check_actions(("defaults", "on_unmapped"), self.spec.defaults.on_unmapped)
-        for section in ("preflight", "common"):
-            self.check_rules((section,), getattr(self.spec, section))
-        seen: dict[str, str] = {}
-        for index, tspec in enumerate(self.spec.types):
-            loc: tuple[str | int, ...] = ("types", index)
-            for alias_index, name in enumerate([tspec.name, *tspec.aliases]):
-                key = type_key(name)
-                where = (*loc, "name") if alias_index == 0 else (*loc, "aliases", alias_index - 1)
-                if key in seen:
-                    self.add(
-                        where, f"duplicate type name/alias '{name}' (already used by '{seen[key]}')"
-                    )
-                else:
-                    seen[key] = tspec.name
-            self.check_type(loc, tspec)
-
-    def check_validator(self, loc: tuple[str | int, ...], fspec: FieldSpec) -> None:
-        validator = REGISTRY.get(fspec.validator)
-        if validator is None:
-            self.add(
-                (*loc, "validator"),
-                f"'{fspec.validator}' unknown; known: {', '.join(sorted(REGISTRY))}",
-            )
-            return
-        unknown = sorted(set(fspec.options) - validator.options)
-        if unknown:
-            self.add(
-                (*loc, "options"),
-                f"unknown option(s) {', '.join(unknown)} for validator "
-                f"'{fspec.validator}'; known: "
-                f"{', '.join(sorted(validator.options)) or 'none'}",
-            )
-        for message in option_errors(fspec.options):
-            self.add((*loc, "options"), message)
-        missing = sorted(validator.required_options - set(fspec.options))
-        if missing:
-            self.add(
-                (*loc, "options"),
-                f"validator '{fspec.validator}' needs option(s) {', '.join(missing)}",
-            )
-
-    def check_fields(self, loc: tuple[str | int, ...], keys: Iterable[str]) -> None:
-        for index, key in enumerate(keys):
-            if key not in self.field_keys:
-                self.add((*loc, index), f"field '{key}' is not defined under fields:")
-
-    def check_attachments(self, loc: tuple[str | int, ...], keys: Iterable[str]) -> None:
-        for index, key in enumerate(keys):
-            if key not in self.spec.attachments:
-                self.add((*loc, index), f"attachment '{key}' is not defined under attachments:")
-
-    def check_type(self, loc: tuple[str | int, ...], tspec: TypeSpec) -> None:
-        if tspec.recognised_by is not None:
-            self.check_condition((*loc, "recognised_by"), tspec.recognised_by)
-        self.check_fields((*loc, "require"), tspec.require)
-        self.check_fields((*loc, "at_least_one_of"), tspec.at_least_one_of)
-        self.check_fields((*loc, "optional"), tspec.optional)
-        self.check_attachments((*loc, "require_attachments"), tspec.require_attachments)
-        self.check_rules((*loc, "rules"), tspec.rules)
-        self.check_actions((*loc, "actions"), tspec.actions)
-        self.check_timers((*loc, "timers"), tspec.timers)
-        # One id, one timer: branches may share a timer (same definition), never reuse an id.
-        seen_timers: dict[str, TimerSpec] = {}
-        for timer in [
-            *tspec.timers,
-            *(t for r in (*self.spec.common, *tspec.rules) for t in r.timers),
-        ]:
-            if seen_timers.setdefault(timer.id, timer) != timer:
-                self.add(
-                    (*loc, "name"),
-                    f"timer id '{timer.id}' is used twice in this type with different definitions",
-                )
-        if tspec.on_incomplete is not None:
-            self.check_actions((*loc, "on_incomplete"), tspec.on_incomplete)
-        if len(tspec.at_least_one_of) == 1:
-            self.add((*loc, "at_least_one_of"), "needs two or more fields (use require for one)")
-
-    def check_rules(self, loc: tuple[str | int, ...], rules: list[RuleSpec]) -> None:
-        ids: set[str] = set()
-        for index, rule in enumerate(rules):
-            rloc = (*loc, index)
-            if rule.id in ids:
-                self.add((*rloc, "id"), f"duplicate rule id '{rule.id}'")
-            ids.add(rule.id)
-            self.check_fields((*rloc, "require"), rule.require)
-            self.check_fields((*rloc, "at_least_one_of"), rule.at_least_one_of)
-            self.check_attachments((*rloc, "require_attachments"), rule.require_attachments)
-            self.check_fields((*rloc, "advise"), rule.advise)
-            self.check_attachments((*rloc, "advise_attachments"), rule.advise_attachments)
-            if rule.when is not None:
-                self.check_condition((*rloc, "when"), rule.when)
-            self.check_actions((*rloc, "actions"), rule.actions)
-            self.check_timers((*rloc, "timers"), rule.timers)
-
-    def check_timers(self, loc: tuple[str | int, ...], timers: list[TimerSpec]) -> None:
-        for index, timer in enumerate(timers):
-            if timer.while_ is not None:
-                self.check_condition((*loc, index, "while"), timer.while_)
-            self.check_actions((*loc, index, "actions"), timer.actions)
-
-    def check_condition(self, loc: tuple[str | int, ...], cond: Condition) -> None:
-        if cond.field is not None:
-            fspec = self.spec.fields.get(cond.field)
-            if fspec is None:
-                self.add((*loc, "field"), f"field '{cond.field}' is not defined under fields:")
-                return
-            expected = [cond.equals, cond.not_equals, *(cond.in_ or [])]
-            for value in expected:
-                if value is None or fspec.validator not in REGISTRY:
-                    continue
-                check = validate(fspec.validator, str(value), fspec.options)
-                if not check.ok:
-                    self.add(
-                        loc,
-                        f"value {value!r} can never match field '{cond.field}' ({check.reason})",
-                    )
-        if cond.attachment is not None and cond.attachment not in self.spec.attachments:
-            self.add((*loc, "attachment"), f"attachment '{cond.attachment}' is not defined")
-        for key in ("all", "any"):
-            for index, sub in enumerate(getattr(cond, key) or []):
-                self.check_condition((*loc, key, index), sub)
-        if cond.not_ is not None:
-            self.check_condition((*loc, "not"), cond.not_)
-
-    def check_actions(self, loc: tuple[str | int, ...], actions: list[ActionSpec]) -> None:
-        for index, action in enumerate(actions):
-            aloc = (*loc, index, action.kind)
-            spec = action.spec
-            for name, value in spec:
-                if isinstance(value, str):
-                    if name.endswith("template"):
-                        if value not in self.spec.templates:
-                            self.add(
-                                (*aloc, name),
-                                f"template '{value}' is not defined under "
-                                f"templates:; known: "
-                                f"{', '.join(sorted(self.spec.templates))}",
-                            )
-                    else:
-                        for message in check_placeholders(value, self.field_keys):
-                            self.add((*aloc, name), message)
-
-    def calendar(self) -> BusinessCalendar | None:
-        cal = self.spec.calendar
-        try:
-            return BusinessCalendar(
-                timezone=cal.timezone,
-                opens=time.fromisoformat(cal.opens),
-                closes=time.fromisoformat(cal.closes),
-                weekdays=frozenset(_WEEKDAYS[d] for d in cal.weekdays),
-                country=cal.country,
-                subdivision=cal.subdivision,
-                optional_holidays=tuple(cal.optional_holidays),
-                extra_holidays=tuple(cal.extra_holidays),
-            )
-        except ValueError as exc:
-            self.add(("calendar",), str(exc))
-            return None
-
-    def label_index(self) -> LabelIndex | None:
-        labels = {key: [f.label, *f.synonyms] for key, f in self.spec.fields.items()}
-        if self.spec.type_labels:
-            labels[TYPE_KEY] = list(self.spec.type_labels)
-        try:
-            return LabelIndex(labels)
-        except ValueError as exc:
-            self.add(("fields",), str(exc))
-            return None
 
 
 def _rule_fields(rules: Iterable[RuleSpec]) -> Iterator[str]:

@@ -20,6 +20,14 @@ field only next to one of its cues. Two different values for one field are never
 between: the finding carries both and the decision reports them. Only fields still absent
 after labelled lines and helpdesk fields are looked for, so a complete labelled comment
 costs nothing here.
+
+Why this module is long: one finder, ``_field_values``, decides per field among every way
+a value is written in prose (shape patterns, cue windows, order-number spans, choice
+tables, the negation / offer / question guards), and the patterns and memo tables here
+exist only for it. The guards cut across shapes (another field's longer cue claims its
+span; a shape two fields share counts only next to a cue), so a split by shape would
+scatter one decision and its shared state over modules. It is hot code, measured by the
+corpus and decision benches.
 """
 
 from __future__ import annotations

@@ -5,6 +5,13 @@ Each validator takes the stripped raw text, the field's ``options`` from the map
 Portuguese because they are shown to helpdesk agents in a note; reasons of PII validators
 (cpf, cnpj, cpf_cnpj, email, phone) never echo the raw value. Validators never raise on
 any input text: a value an agent typed must become a note, never a crash.
+
+Why this module is long: it is one table. ``_SPECS`` at the end registers every validator
+with the options it accepts (checked at load time by ``option_errors``), above the
+validators it lists, each short and built on the same helpers: text cleanup, option
+readers, Portuguese reasons that never echo PII, the never-raise contract. It reads top
+to bottom (helpers, validators by kind, registry); a split by kind would separate the
+table's entries from their options and from the helpers they share.
 """
 
 from __future__ import annotations
