@@ -19,7 +19,7 @@ from .state import DEFAULT_API_KEY
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m sandboxes.freshdesk --port N [--seed demo]``: serve until killed."""
     summary = PACKAGE_DOC.splitlines()[0] if PACKAGE_DOC else None
-    parser = argparse.ArgumentParser(description=summary)
+    parser = argparse.ArgumentParser(prog="python -m sandboxes.freshdesk", description=summary)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--seed", choices=["none", "demo"], default="none")
