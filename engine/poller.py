@@ -126,6 +126,7 @@ class Poller:
         stored = self.store.get_cursor(self.name, cursor_name)
         keeper = CursorKeeper(self.store, self.name, cursor_name, save=not self.dry_run)
         queue: list[Pending] = []
+        writing = 0  # tickets in ``queue`` with effects to write or look up: a batch counts these
         try:
             for ref in self.connector.changes(stored, since, until):
                 if self.stop.is_set():
@@ -136,8 +137,11 @@ class Poller:
                 keeper.track(pending)
                 if pending.done is None:
                     queue.append(pending)
-                if len(queue) >= self.writer.batch:
+                    if pending.staged is not None and pending.staged.effects:
+                        writing += 1
+                if writing >= self.writer.batch:
                     self._flush(queue, result, reporter)
+                    writing = 0
                 keeper.advance()
             self._flush(queue, result, reporter)
             keeper.advance()

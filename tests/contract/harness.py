@@ -16,6 +16,10 @@ Freshdesk runs in three account styles (``HARNESSES``):
   ``application/octet-stream``, requesters with phone and a company with its CNPJ, and the
   follow-up due date mirrored into ``cf_prazo_tarefa``;
 * ``freshdesk-type``: the same account with the category in the ticket ``type``.
+
+``memory`` runs the connector template (``memory_connector``) on the in-memory
+``memory_desk``: a sequence cursor, batched writes answered per record, external ids. Its
+tickets are the ``freshdesk`` style's (the category in two fields, the data in notes).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import responses
 from cli.demo import prepare_account
 from connectors._http import HttpClient, RetryPolicy
 from connectors.freshdesk import FreshdeskConnector
+from sandboxes.demo_data import SAC_GROUPS
 from sandboxes.freshdesk import (
     DEFAULT_API_KEY,
     DEFAULT_BASE_URL,
@@ -45,6 +50,9 @@ from sandboxes.freshdesk import (
 )
 from sync.contract import Connector
 from sync.effects import MARKER_PREFIX
+
+from .memory_connector import MemoryConnector
+from .memory_desk import MemoryDesk, Record
 
 MARKER = re.compile(re.escape(MARKER_PREFIX) + r"([0-9a-f]{32})")
 START = datetime(2026, 11, 19, 13, 0, tzinfo=UTC)  # Thursday 10:00 in São Paulo
@@ -434,10 +442,120 @@ class FreshdeskHarness:
             self.sandbox.tickets[int(ticket_id)].updated_at = self.sandbox.now()
 
 
+# ------------------------------------------------------------------------- memory desk
+
+
+@dataclass
+class MemoryHarness:
+    """The connector template (``MemoryConnector``) against ``MemoryDesk``: no HTTP."""
+
+    clock: FakeClock = field(default_factory=FakeClock)
+    sleeps: list[float] = field(default_factory=list)
+    kind: str = "memory"
+    mapping: str = "sac"
+    agent: str = "Ana Souza"
+
+    def __post_init__(self) -> None:
+        self.desk = MemoryDesk(self.clock, groups=SAC_GROUPS)
+
+    def connector(self) -> Connector:
+        return MemoryConnector("mem", self.desk, sleep=self.sleeps.append)
+
+    def _ticket(
+        self,
+        category: str,
+        sub: str | None,
+        note: str,
+        attachments: tuple[tuple[str, str], ...],
+        at: datetime | None,
+    ) -> str:
+        at = at or self.clock()
+        ticket_id = self.desk.add_ticket(
+            f"{category} {sub or ''}".strip(),
+            category=category,
+            subcategory=sub,
+            group="SAC",
+            owner=self.agent,
+            created_at=at - timedelta(minutes=5),
+            updated_at=at,
+        )
+        self.desk.add_comment(
+            ticket_id, note, author=self.agent, created_at=at, attachments=attachments
+        )
+        return str(ticket_id)
+
+    def complete_ticket(self, variant: int = 0, *, at: datetime | None = None) -> str:
+        return self._ticket(*COMPLETE[variant % len(COMPLETE)], at)
+
+    def incomplete_ticket(self, *, at: datetime | None = None) -> str:
+        return self._ticket(*INCOMPLETE, (), at)
+
+    def rupture_without_return(self, *, at: datetime | None = None) -> str:
+        return self._ticket(*RUPTURE_NO_RETURN, at)
+
+    def reads_of(self, ticket_id: str) -> int:
+        """Successful reads of this ticket (``GET /api/v2/tickets/{id}``)."""
+        path = f"/api/v2/tickets/{ticket_id}"
+        return sum(1 for c in self.desk.calls if (c.method, c.path, c.status) == ("GET", path, 200))
+
+    def complete_the_comment(self, ticket_id: str) -> None:
+        self.desk.add_comment(int(ticket_id), FIX, author=self.agent, created_at=self.clock())
+
+    def markers(self) -> Counter[str]:
+        """How often each effect key is in the desk: records of notes, tasks and tickets."""
+        return Counter(
+            key for r in self.desk.records if r.method == "POST" for key in r.external_ids
+        )
+
+    def field_updates(self, ticket_id: str) -> list[Any]:
+        return [
+            r.body for r in self.desk.records if r.method == "PUT" and r.ticket_id == int(ticket_id)
+        ]
+
+    def notes_on(self, ticket_id: str) -> list[str]:
+        path = f"/api/v2/tickets/{ticket_id}/notes"
+        return [r.body["text"] for r in self.desk.records if r.path == path]
+
+    def children_of(self, ticket_id: str) -> list[str]:
+        return [
+            str(r.ticket_id)
+            for r in self.desk.records
+            if r.path == "/api/v2/tickets" and r.body.get("parent_id") == int(ticket_id)
+        ]
+
+    def crash_after(self, method: str, path: str, times: int = 1) -> None:
+        left = [times]
+
+        def crash(record: Record) -> None:
+            if left[0] > 0:
+                left[0] -= 1
+                raise Crash(f"crash after {record.method} {record.path}")
+
+        self.desk.after_write(method, path, crash)
+
+    def fail(self, *, kind: str, count: int, path: str | None = None) -> None:
+        self.desk.fail(kind, count, path, retry_after=7)
+
+    def clear_faults(self) -> None:
+        self.desk.clear_faults()
+
+    def set_stamp(self, ticket_id: str, stamp: datetime) -> None:
+        self.desk.touch(int(ticket_id), stamp)
+
+    def answer_children(self, ticket_id: str) -> None:
+        """The distributor answers: its child ticket is resolved."""
+        for child in self.desk.tickets[int(ticket_id)].children:
+            self.desk.set_status(child, "Resolved")
+
+    def resolve(self, ticket_id: str) -> None:
+        self.desk.set_status(int(ticket_id), "Resolved")
+
+
 HARNESSES: dict[str, Callable[[responses.RequestsMock], Harness]] = {
     "freshdesk": lambda rsps: FreshdeskHarness(rsps),
     "freshdesk-sac-fields": lambda rsps: FreshdeskHarness(rsps, style="sac-fields"),
     "freshdesk-type": lambda rsps: FreshdeskHarness(rsps, style="type"),
+    "memory": lambda rsps: MemoryHarness(),
 }
 
 
