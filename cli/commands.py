@@ -27,6 +27,7 @@ from cli.exit_codes import (
 )
 from cli.output import Progress, print_pass
 from cli.runtime import build_engine, fence, load_runtime, open_store, process_leases, take
+from cli.signals import stop_on_signals
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -62,12 +63,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     if args.once:
-        return _run_once(args, engines, leases, store)
+        with stop_on_signals(stop):
+            return _run_once(args, engines, leases, store, stop)
     return schedule(settings, engines, leases, stop, store)
 
 
 def _run_once(
-    args: argparse.Namespace, engines: dict[str, Any], leases: dict[str, Any], store: Any
+    args: argparse.Namespace,
+    engines: dict[str, Any],
+    leases: dict[str, Any],
+    store: Any,
+    stop: threading.Event,
 ) -> int:
     """One pass per connector, each under its lease (taken just before, given up after)."""
     from engine.ownership import holding
@@ -77,6 +83,9 @@ def _run_once(
     try:
         with holding(leases):
             for name, engine in engines.items():
+                if stop.is_set():  # a signal: the connectors not started yet wait for later
+                    codes.append(EXIT_LEASE)
+                    break
                 lease = leases.get(name)
                 if lease is not None and not take(lease, args.wait):
                     codes.append(EXIT_LEASE)
@@ -90,7 +99,7 @@ def _run_once(
                     if lease is not None:
                         lease.release()
                 print_pass(result, args.format)
-                codes.append(pass_code(result))
+                codes.append(pass_code(result, interrupted=stop.is_set()))
     finally:
         store.close()
     return worst(codes)
@@ -109,6 +118,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         print("error: --until must be after --since", file=sys.stderr)
         return EXIT_CONFIG
     store = open_store(settings)
+    stop = threading.Event()
     try:
         settings.connector(args.connector)
         leases = process_leases(settings, store, [args.connector], args.dry_run)
@@ -118,6 +128,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             store,
             args.connector,
             dry_run=args.dry_run,
+            stop=stop,
             fence=fence(leases, args.connector),
         )
     except ConfigError as exc:
@@ -127,16 +138,18 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from engine.ownership import holding
 
     try:
-        with holding(leases):
+        with stop_on_signals(stop), holding(leases):
             lease = leases.get(args.connector)
             if lease is not None and not take(lease, args.wait):
                 return EXIT_LEASE
-            return _backfill_pass(args, engine, until)
+            return _backfill_pass(args, engine, until, stop)
     finally:
         store.close()
 
 
-def _backfill_pass(args: argparse.Namespace, engine: Any, until: datetime) -> int:
+def _backfill_pass(
+    args: argparse.Namespace, engine: Any, until: datetime, stop: threading.Event
+) -> int:
     from sync.contract import AuthError
 
     progress = Progress(args.since, until, sys.stderr.isatty())
@@ -155,7 +168,7 @@ def _backfill_pass(args: argparse.Namespace, engine: Any, until: datetime) -> in
     finally:
         progress.close()
     print_pass(result, args.format)
-    return pass_code(result)
+    return pass_code(result, interrupted=stop.is_set())
 
 
 def cmd_check(args: argparse.Namespace) -> int:

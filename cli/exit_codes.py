@@ -19,22 +19,25 @@ done is kept, the cursor stays behind what was not seen; the next run goes on.""
 EXIT_INTERNAL = 70
 """EX_SOFTWARE: an unexpected error (a bug); logged as JSON with its masked traceback."""
 EXIT_LEASE = 75
-"""EX_TEMPFAIL: another process owns a connector; nothing was written for it; retry later."""
+"""EX_TEMPFAIL: another process owns a connector (nothing was written for it), or the
+command was stopped by SIGTERM/SIGINT before the end (what was done is kept); run it
+again later and it goes on where it stopped."""
 
 SEVERITY = (EXIT_INTERNAL, EXIT_FAILURES, EXIT_UNAVAILABLE, EXIT_LEASE)
 """Which exit code wins when connectors ended differently: a bug, failed tickets, a
 helpdesk that kept failing, a connector left to another process."""
 
 
-def pass_code(result: Any) -> int:
-    """The exit code one connector's pass ends with."""
+def pass_code(result: Any, *, interrupted: bool = False) -> int:
+    """The exit code one connector's pass ends with (``interrupted``: stopped by a signal)."""
     if result.internal_error:
         return EXIT_INTERNAL
     if not result.ok:
         return EXIT_FAILURES
     if result.unavailable:
         return EXIT_UNAVAILABLE
-    return EXIT_LEASE if result.lease_lost else EXIT_OK
+    stopped_early = interrupted and result.stopped
+    return EXIT_LEASE if result.lease_lost or stopped_early else EXIT_OK
 
 
 def worst(codes: Sequence[int]) -> int:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from datetime import UTC, datetime, timedelta
-from types import FrameType
 from typing import Any
 
 from cli.exit_codes import EXIT_OK
+from cli.signals import stop_on_signals
 
 log = logging.getLogger("helpdesk_sync.daemon")
 
@@ -87,13 +86,7 @@ def schedule(
             next_run_time=datetime.now(UTC),
         )
 
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        log.info("stopping on signal %s", signum, extra={"event": "daemon.stopping"})
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    with holding(leases, handover=True):
+    with stop_on_signals(stop), holding(leases, handover=True):
         scheduler.start()
         log.info("running", extra={"event": "daemon.started", "connectors": list(engines)})
         stop.wait()

@@ -357,6 +357,27 @@ def test_service_hands_over_to_a_backfill_between_passes(fleet: Fleet, store: St
     assert handed["to"] == taken["owner"]
 
 
+def test_sigterm_stops_a_backfill_after_the_ticket_in_hand_and_gives_its_lease_up(
+    fleet: Fleet, store: Store
+) -> None:
+    backfill = fleet.start("backfill")
+    fleet.wait_owned_by(store, backfill)
+    deadline = time.monotonic() + 30
+    while fleet.account.writes() < 5:  # in the middle of the pass
+        assert backfill.poll() is None, fleet.log(backfill)
+        assert time.monotonic() < deadline, fleet.log(backfill)
+        time.sleep(0.01)
+    backfill.send_signal(signal.SIGTERM)
+    assert backfill.wait(timeout=30) == EXIT_LEASE, fleet.log(backfill)  # resumable: 75
+    assert fleet.events(backfill, "daemon.stopping")
+    assert store.lease_holder("sac") is None  # given up at once, not left to run out
+    assert not fleet.account.done()  # it really stopped early
+    again = fleet.start("backfill")  # the same window again: resumes, finishes, once
+    codes = fleet.finish()
+    assert codes[again] == 0, fleet.log(again)
+    fleet.account.assert_exactly_once()
+
+
 def test_backfill_owner_killed_the_service_takes_over_within_one_interval(
     fleet: Fleet, store: Store
 ) -> None:
