@@ -1,0 +1,98 @@
+"""Fault injection of the Movidesk sandbox: 429 and 5xx bursts, timeouts, drops, delays.
+
+``Faults`` describes failures to inject, consumed by count by the matching requests;
+``DroppedConnection`` and ``SandboxTimeout`` are how the dispatcher asks its adapter (the
+``responses`` callback or the loopback server) to drop a connection or time a client out.
+``FaultInjection`` is a mixin of ``MovideskSandbox``: it picks the fault, if any, that
+one request meets. Field names and semantics are the Freshdesk sandbox's, so one test
+harness drives both sandboxes the same way.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .records import Write
+
+
+class DroppedConnection(Exception):
+    """The handler asks its adapter to close the connection without any response."""
+
+
+class SandboxTimeout(Exception):
+    """The handler asks its adapter to time the client out."""
+
+
+@dataclass(slots=True)
+class Faults:
+    """Failures to inject; counts are consumed by the matching requests.
+
+    ``path``/``method`` restrict the faults to matching requests (``path`` is a regex
+    searched in the URL path). Per request the order is: dropped, timeouts, rate_limited,
+    server_errors, slow; after a successful write: ``after_write`` then
+    ``dropped_after_write`` (the write happened, the answer is lost).
+    """
+
+    rate_limited: int = 0
+    retry_after: int = 2
+    server_errors: int = 0
+    server_error_status: int = 503
+    timeouts: int = 0
+    dropped: int = 0
+    dropped_after_write: int = 0
+    slow: int = 0
+    delay: float = 0.0
+    path: str | None = None
+    method: str | None = None
+    after_write: Callable[[Write], None] | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        """True when this set applies to the request."""
+        if self.method and self.method.upper() != method:
+            return False
+        return not self.path or re.search(self.path, path) is not None
+
+
+class FaultInjection:
+    """The faults a sandbox account has been asked to inject (a mixin of the sandbox)."""
+
+    faults: list[Faults]
+    _lock: threading.RLock
+
+    def inject(self, faults: Faults) -> Faults:
+        """Activate a set of faults (consumed by count); returns it for inspection."""
+        with self._lock:
+            self.faults.append(faults)
+            return faults
+
+    def _take_fault(self, method: str, path: str) -> str | tuple[str, Any] | None:
+        for faults in self.faults:
+            if not faults.matches(method, path):
+                continue
+            if faults.dropped > 0:
+                faults.dropped -= 1
+                return "dropped"
+            if faults.timeouts > 0:
+                faults.timeouts -= 1
+                return "timeout"
+            if faults.rate_limited > 0:
+                faults.rate_limited -= 1
+                return ("429", faults.retry_after)
+            if faults.server_errors > 0:
+                faults.server_errors -= 1
+                return ("5xx", faults.server_error_status)
+            if faults.slow > 0:
+                faults.slow -= 1
+                return ("slow", faults.delay)
+        return None
+
+    def _take_after_write(self, method: str, path: str) -> bool:
+        for faults in self.faults:
+            if faults.dropped_after_write > 0 and faults.matches(method, path):
+                faults.dropped_after_write -= 1
+                return True
+        return False
