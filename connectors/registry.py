@@ -32,6 +32,7 @@ from sync.contract import Connector
 from sync.errors import ConfigError
 
 from .freshdesk.settings import FreshdeskSettings
+from .movidesk.settings import MovideskSettings
 from .settings import ConnectorSettingsBase
 
 S_contra = TypeVar("S_contra", bound=ConnectorSettingsBase, contravariant=True)
@@ -69,12 +70,56 @@ def _freshdesk(settings: FreshdeskSettings, *, overlap: timedelta) -> Connector:
     )
 
 
+def _movidesk(settings: MovideskSettings, *, overlap: timedelta) -> Connector:
+    from .movidesk import MovideskConnector, WriteRules
+
+    rules = WriteRules(
+        agent_ref=settings.agent_ref,
+        merge_status=settings.merge_status,
+        merge_justification=settings.merge_justification,
+        resolve_status=settings.resolve_status,
+        resolve_justification=settings.resolve_justification,
+        status_justifications={k: tuple(v) for k, v in settings.status_justifications.items()},
+        urgencies=tuple(settings.urgencies),
+        critical_tag=settings.critical_tag,
+        critical_urgency=settings.critical_urgency,
+        new_ticket_type=settings.new_ticket_type,
+        task_due_field=settings.task_due_field,
+        task_due_field_rule=settings.task_due_field_rule,
+    )
+    return MovideskConnector(
+        name=settings.name,
+        base_url=settings.base_url,
+        api_key=settings.secret().get_secret_value(),
+        agent_ref=settings.agent_ref,
+        rules=rules,
+        request_type_field=settings.request_type_field,
+        subcategory_field=settings.subcategory_field,
+        field_labels=settings.custom_field_labels,
+        team_owners=settings.team_owners,
+        page_size=settings.page_size,
+        timeout=settings.timeout_seconds,
+        day_limit_per_minute=settings.day_limit_per_minute,
+        day_window=settings.day_window,
+        timezone=settings.timezone,
+        person_ttl=settings.person_ttl_seconds,
+        context_sources={
+            "onboarding_category": settings.onboarding_category,
+            "onboarding_tag": settings.onboarding_tag,
+            "non_payment_field": settings.non_payment_field,
+            "linked_card_field": settings.linked_card_field,
+        },
+        overlap=overlap,
+    )
+
+
 CONNECTORS: dict[str, ConnectorKind[Any]] = {
     "freshdesk": ConnectorKind(FreshdeskSettings, _freshdesk),
+    "movidesk": ConnectorKind(MovideskSettings, _movidesk),
 }
 """Every helpdesk the daemon can poll, by ``kind``."""
 
-PLANNED_KINDS: tuple[str, ...] = ("movidesk", "salesforce")
+PLANNED_KINDS: tuple[str, ...] = ("salesforce",)
 """Kinds the design names whose connectors are not built yet: refused with that reason."""
 
 

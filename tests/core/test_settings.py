@@ -76,7 +76,7 @@ def test_scope_settings_are_the_shared_model() -> None:
     assert ScopeSettings is SharedScopeSettings
 
 
-@pytest.mark.parametrize("kind", ["movidesk", "salesforce"])
+@pytest.mark.parametrize("kind", ["salesforce"])
 def test_a_planned_helpdesk_is_refused_as_not_available_yet(tmp_path: Path, kind: str) -> None:
     path = write(
         tmp_path,
@@ -89,7 +89,7 @@ def test_a_planned_helpdesk_is_refused_as_not_available_yet(tmp_path: Path, kind
     assert load_error(path) == (
         "invalid configuration:\n"
         f"{path}:3: connectors[0].kind: kind '{kind}' of connector 'helpdesk' is not "
-        "available yet; available: freshdesk"
+        "available yet; available: freshdesk, movidesk"
     )
 
 
@@ -105,7 +105,7 @@ def test_an_unknown_kind_names_the_allowed_kinds(tmp_path: Path) -> None:
     assert load_error(path) == (
         "invalid configuration:\n"
         f"{path}:4: connectors[0].kind: unknown kind 'zendesk' of connector 'zd'; "
-        "allowed: freshdesk (not available yet: movidesk, salesforce)"
+        "allowed: freshdesk, movidesk (not available yet: salesforce)"
     )
 
 
@@ -170,10 +170,10 @@ def test_connector_settings_validates_like_a_config_entry() -> None:
     )
     assert isinstance(conf, FreshdeskSettings)
     with pytest.raises(ConfigError) as info:
-        ConnectorSettings(name="ms", kind="movidesk", base_url="https://x", mapping="sac")
+        ConnectorSettings(name="sf", kind="salesforce", base_url="https://x", mapping="sac")
     assert str(info.value) == (
-        "connectors[ms].kind: kind 'movidesk' of connector 'ms' is not available yet; "
-        "available: freshdesk"
+        "connectors[sf].kind: kind 'salesforce' of connector 'sf' is not available yet; "
+        "available: freshdesk, movidesk"
     )
 
 
@@ -185,9 +185,9 @@ def test_every_registered_helpdesk_has_its_own_settings_model() -> None:
 
 
 def test_building_a_kind_without_connector_names_the_available_ones() -> None:
-    conf = ConnectorSettingsBase.model_construct(name="ms", kind="movidesk")
+    conf = ConnectorSettingsBase.model_construct(name="sf", kind="salesforce")
     with pytest.raises(ConfigError) as info:
         build_connector(conf)
     assert str(info.value) == (
-        "connectors[ms].kind: 'movidesk' is not available yet; available: freshdesk"
+        "connectors[sf].kind: 'salesforce' is not available yet; available: freshdesk, movidesk"
     )
