@@ -56,7 +56,7 @@ class Dispatch(SandboxState, RateLimits, FaultInjection):
         method = method.upper()
         with self._lock:
             self._request_no += 1
-            fault = self._take_fault(method, path)
+            fault = self._take_fault(method, path, query)
         if fault == "dropped":
             self._log(method, path, query, 0)
             raise DroppedConnection(path)
@@ -95,8 +95,8 @@ class Dispatch(SandboxState, RateLimits, FaultInjection):
             self._finish(method, path, query, status)
             if write is not None:
                 self.writes.append(write)
-                hooks = [f for f in self.faults if f.after_write and f.matches(method, path)]
-                drop = self._take_after_write(method, path)
+                hooks = [f for f in self.faults if f.after_write and f.matches(method, path, query)]
+                drop = self._take_after_write(method, path, query)
             else:
                 hooks, drop = [], False
         for faults in hooks:

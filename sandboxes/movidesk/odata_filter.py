@@ -108,7 +108,12 @@ PERSON_FILTER = FilterSchema(
         "userName": "str",
         "role": "str",
     },
-    {"teams": "str"},
+    {
+        "teams": "str",
+        # KB 189 (Persons API layout): emails[] of emailType, email, isDefault; a client is
+        # looked up by e-mail with ``emails/any(e: e/email eq 'x')``.
+        "emails": {"emailType": "str", "email": "str", "isDefault": "bool"},
+    },
 )
 
 _TOKEN = re.compile(

@@ -17,6 +17,12 @@ Freshdesk runs in three account styles (``HARNESSES``):
   follow-up due date mirrored into ``cf_prazo_tarefa``;
 * ``freshdesk-type``: the same account with the category in the ticket ``type``.
 
+``movidesk`` runs ``MovideskConnector`` against ``MovideskSandbox``: a SAC account with the
+statuses the mapping writes, one team per SAC group, the category in ``category`` and the
+subcategory in a custom field, every SOP datum in the agent's internal action (HTML). The
+Freshdesk-shaped fault and crash paths of the shared tests are translated to Movidesk calls
+(one ``PATCH /tickets?id=N`` carries a decision's fields and note).
+
 ``memory`` runs the connector template (``memory_connector``) on the in-memory
 ``memory_desk``: a sequence cursor, batched writes answered per record, external ids. Its
 tickets are the ``freshdesk`` style's (the category in two fields, the data in notes).
@@ -24,9 +30,10 @@ tickets are the ``freshdesk`` style's (the category in two fields, the data in n
 
 from __future__ import annotations
 
+import html
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -37,6 +44,9 @@ import responses
 from cli.demo import prepare_account
 from connectors._http import HttpClient, RetryPolicy
 from connectors.freshdesk import FreshdeskConnector
+from connectors.movidesk import MovideskConnector
+from connectors.movidesk.api import MovideskHttp
+from sandboxes import movidesk as mv
 from sandboxes.demo_data import SAC_GROUPS
 from sandboxes.freshdesk import (
     DEFAULT_API_KEY,
@@ -48,7 +58,7 @@ from sandboxes.freshdesk import (
     add_sac_ticket,
     setup_sac_account,
 )
-from sync.contract import Connector
+from sync.contract import Connector, Effect, EffectResult, Loaded
 from sync.effects import MARKER_PREFIX
 
 from .memory_connector import MemoryConnector
@@ -442,6 +452,354 @@ class FreshdeskHarness:
             self.sandbox.tickets[int(ticket_id)].updated_at = self.sandbox.now()
 
 
+# ------------------------------------------------------------------------- Movidesk
+
+MOVIDESK_STATUSES = (
+    ("Open", "InAttendance"),
+    ("Pending", "Stopped"),
+    ("Resolved", "Resolved"),
+    ("Closed", "Closed"),
+)
+"""The statuses the SAC mapping writes and checks, none demanding a justification."""
+MOVIDESK_FIELD_KEYS = frozenset(
+    {"status", "justification", "owner", "ownerTeam", "urgency", "tags", "customFieldValues"}
+)
+"""Keys of a PATCH body that change the ticket's fields (``actions`` adds a note)."""
+FIELD_KINDS = frozenset(
+    {"route", "set_status", "resolve", "set_priority", "mark_critical", "merge"}
+)
+"""Effects that change the ticket itself: a decision's note names their markers too, but
+they have no object of their own (notes, tasks and tickets do)."""
+QueryArgs = Mapping[str, list[str]]
+
+
+def _agent_html(note: str) -> str:
+    """A note as agents leave it in Movidesk's editor: HTML kept, plain text a ``<p>`` a line."""
+    if note.lstrip().startswith("<"):
+        return note
+    return "".join(f"<p>{html.escape(line)}</p>" for line in note.split("\n"))
+
+
+def _query_id(query: QueryArgs) -> str | None:
+    values = query.get("id") or []
+    return values[-1] if values else None
+
+
+class _ListingSandbox(mv.MovideskSandbox):
+    """``MovideskSandbox`` that also counts, per ticket, the list rows it answered."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.listed: Counter[str] = Counter()
+
+    def _list(self, query: QueryArgs, *, past: bool) -> list[dict[str, Any]]:
+        rows = super()._list(query, past=past)
+        self.listed.update(str(row["id"]) for row in rows if "id" in row)
+        return rows
+
+
+class _KindRecordingConnector(MovideskConnector):
+    """``MovideskConnector`` that remembers the action kind of every effect it writes.
+
+    One Movidesk PATCH carries a decision's field changes and its one internal note, whose
+    footer names the marker of EVERY effect of the PATCH (routes and statuses included, so
+    the connector finds them after a crash). ``markers`` uses these kinds to leave the field
+    effects out: the contract compares the markers with the effects that write an object
+    of their own (notes, tasks, tickets).
+    """
+
+    kinds: dict[str, str]
+
+    def write_ticket(self, loaded: Loaded, effects: Sequence[Effect]) -> list[EffectResult]:
+        self.kinds.update((e.key, e.action.kind) for e in effects)
+        return super().write_ticket(loaded, effects)
+
+
+@dataclass
+class MovideskHarness:
+    """Movidesk connector against ``MovideskSandbox`` through ``responses``.
+
+    Movidesk's limits stay on: the sandbox's 10 requests a minute by day and its tickets-API
+    lock after three failed requests (60 s), the connector's day pacing. The harness's
+    sleep records each wait AND moves the shared fake clock by it, so paced calls and
+    waited-out locks pass simulated time the way they pass real time (a sleep that only
+    recorded would leave the lock closed forever). ``START`` is a Thursday 10:00 in São
+    Paulo: the day budget applies.
+    """
+
+    rsps: responses.RequestsMock
+    clock: FakeClock = field(default_factory=FakeClock)
+    sleeps: list[float] = field(default_factory=list)
+    kind: str = "movidesk"
+    mapping: str = "sac"
+    kinds: dict[str, str] = field(default_factory=dict)
+    """Effect key -> action kind, of every effect a connector of this harness wrote."""
+
+    def __post_init__(self) -> None:
+        self.sandbox = _ListingSandbox(
+            clock=self.clock,
+            day_limit=10,
+            night_limit=None,
+            lockout_after=3,
+            shuffle_ties=True,
+            seed=3,
+        )
+        self.sandbox.install(self.rsps, mv.DEFAULT_BASE_URL)
+        for name, base in MOVIDESK_STATUSES:
+            self.sandbox.add_status(name, base)
+        # The agent helpdesk-sync writes as: the person the API token belongs to.
+        self.agent_ref = self.sandbox.me
+        self.agent = self.sandbox.add_person(
+            "Ana Souza", profile_type=1, email="ana.souza@example.com", teams=("SAC",)
+        )
+        for group in SAC_GROUPS:
+            if group != "SAC":
+                login = group.lower().replace(" ", ".")
+                self.sandbox.add_person(
+                    f"Atendente {group}",
+                    profile_type=1,
+                    email=f"{login}@example.com",
+                    teams=(group,),
+                )
+        self.subcategory_field = self.sandbox.add_custom_field("Subcategoria")
+        company = self.sandbox.add_person(
+            "Mercadinho Bom Preço Ltda",
+            person_type=2,
+            email="contato@mercadinho.example",
+        )
+        self.client = self.sandbox.add_person(
+            "Joana Lima",
+            email="joana@mercadinho.example",
+            phone="+55 11 98765-4321",
+            organization=company,
+        )
+        self.walk_in = self.sandbox.add_person("Carlos Pereira", email="carlos@example.com")
+        """A client with no company: no CNPJ anywhere but in the agent's note."""
+
+    def _sleep(self, seconds: float) -> None:
+        """A wait of the connector (retry, Retry-After, day pacing): recorded, and the
+        simulated time passes."""
+        self.sleeps.append(seconds)
+        self.clock.advance(seconds=seconds)
+
+    def connector(self) -> Connector:
+        http = MovideskHttp(
+            "movidesk",
+            mv.DEFAULT_BASE_URL,
+            policy=RetryPolicy(attempts=4, backoff_base=0.5),
+            sleep=self._sleep,
+            jitter=lambda delay: delay,
+            now=self.clock,
+        )
+        connector = _KindRecordingConnector(
+            "movidesk",
+            mv.DEFAULT_BASE_URL,
+            mv.DEFAULT_TOKEN,
+            agent_ref=self.agent_ref,
+            request_type_field="category",
+            subcategory_field=str(self.subcategory_field),
+            field_labels={str(self.subcategory_field): "Subcategoria"},
+            http=http,
+            day_limit_per_minute=10,
+            now=self.clock,
+            sleep=self._sleep,
+        )
+        connector.kinds = self.kinds
+        return connector
+
+    def _ticket(
+        self,
+        category: str,
+        sub: str | None,
+        note: str,
+        attachments: tuple[tuple[str, str], ...],
+        at: datetime | None,
+        *,
+        client: str | None = None,
+    ) -> str:
+        at = at or self.clock()
+        ticket_id = self.sandbox.add_ticket(
+            f"{category} {sub or ''}".strip(),
+            clients=[client or self.client],
+            owner=self.agent,
+            owner_team="SAC",
+            status="Open",
+            category=category,
+            custom_fields={self.subcategory_field: sub} if sub else None,
+            created_at=at - timedelta(minutes=5),
+            actions=[
+                {
+                    "html": _agent_html(note),
+                    "type": 1,
+                    "created_by": self.agent,
+                    "created_at": at,
+                    "attachments": [name for name, _ in attachments],
+                }
+            ],
+        )
+        return str(ticket_id)
+
+    def complete_ticket(self, variant: int = 0, *, at: datetime | None = None) -> str:
+        return self._ticket(*COMPLETE[variant % len(COMPLETE)], at)
+
+    def incomplete_ticket(self, *, at: datetime | None = None) -> str:
+        return self._ticket(*INCOMPLETE, (), at, client=self.walk_in)
+
+    def rupture_without_return(self, *, at: datetime | None = None) -> str:
+        return self._ticket(*RUPTURE_NO_RETURN, at)
+
+    def reads_of(self, ticket_id: str) -> int:
+        """Reads of this ticket: successful ``GET /tickets?id=N`` calls, plus each list row
+        that carried it. On Movidesk one list call brings whole tickets and ``load`` reads
+        nothing more, so the row is the decision's one read of the ticket (Freshdesk's
+        ``GET /tickets/{id}``)."""
+        with self.sandbox._lock:
+            direct = sum(
+                1
+                for c in self.sandbox.calls
+                if c.method == "GET"
+                and c.status == 200
+                and c.path.endswith("/tickets")
+                and _query_id(c.query) == ticket_id
+            )
+            return direct + self.sandbox.listed[ticket_id]
+
+    def complete_the_comment(self, ticket_id: str) -> None:
+        self.sandbox.add_action(
+            int(ticket_id), _agent_html(FIX), type=1, created_by=self.agent, created_at=self.clock()
+        )
+
+    def markers(self) -> Counter[str]:
+        """How often each effect key with an object of its own is in the helpdesk: the
+        markers in every action of every ticket (the decisions' notes and the tickets
+        helpdesk-sync opened). Keys of field effects (``FIELD_KINDS``), which a decision's
+        note names too, are left out (``_KindRecordingConnector``); a key of unknown kind
+        is counted."""
+        found: Counter[str] = Counter()
+        with self.sandbox._lock:
+            for ticket in self.sandbox.tickets.values():
+                for action in ticket.actions:
+                    if not action.is_deleted:
+                        found.update(MARKER.findall(action.html))
+        return Counter(
+            {k: n for k, n in found.items() if self.kinds.get(k, "?") not in FIELD_KINDS}
+        )
+
+    def _writes(self) -> list[mv.Write]:
+        with self.sandbox._lock:
+            return list(self.sandbox.writes)
+
+    def _patches(self, ticket_id: str) -> list[dict[str, Any]]:
+        return [
+            w.body
+            for w in self._writes()
+            if w.method == "PATCH" and _query_id(w.query) == ticket_id
+        ]
+
+    def field_updates(self, ticket_id: str) -> list[Any]:
+        """The PATCHes of this ticket that changed fields (a decision's note may ride along)."""
+        return [b for b in self._patches(ticket_id) if MOVIDESK_FIELD_KEYS & set(b)]
+
+    def notes_on(self, ticket_id: str) -> list[str]:
+        """The internal actions helpdesk-sync added to this ticket, as sent."""
+        return [
+            str(action.get("description") or "")
+            for body in self._patches(ticket_id)
+            for action in body.get("actions") or []
+            if action.get("id") == 0 and action.get("type") == 1
+        ]
+
+    def children_of(self, ticket_id: str) -> list[str]:
+        return [
+            str(w.ticket_id)
+            for w in self._writes()
+            if w.method == "POST"
+            and any(
+                isinstance(p, dict) and str(p.get("id")) == ticket_id
+                for p in w.body.get("parentTickets") or []
+            )
+        ]
+
+    @staticmethod
+    def _crash_point(method: str, path: str) -> Callable[[mv.Write], bool]:
+        """A Freshdesk-shaped write (method, path regex) as a test on Movidesk writes."""
+        note_on = re.fullmatch(r"/tickets/(\d+)/notes\$", path)
+        if method == "POST" and note_on:  # a note on one ticket: that ticket's PATCH
+            ticket = note_on.group(1)
+            return lambda w: (
+                w.method == "PATCH" and _query_id(w.query) == ticket and bool(w.body.get("actions"))
+            )
+        if method == "POST" and path.endswith("/notes$"):  # a note: a PATCH adding one
+            return lambda w: w.method == "PATCH" and bool(w.body.get("actions"))
+        if method == "PUT" and path.startswith("/tickets/"):  # a field update
+            return lambda w: w.method == "PATCH" and bool(MOVIDESK_FIELD_KEYS & set(w.body))
+        if method == "POST" and path == "/tickets$":  # a ticket created
+            return lambda w: w.method == "POST"
+        raise ValueError(f"no Movidesk equivalent of {method} {path}")
+
+    def crash_after(self, method: str, path: str, times: int = 1) -> None:
+        point = self._crash_point(method, path)
+        left = [times]
+
+        def crash(write: mv.Write) -> None:
+            if left[0] > 0 and point(write):
+                left[0] -= 1
+                raise Crash(f"crash after {write.method} {write.path}?id={write.ticket_id}")
+
+        self.sandbox.inject(mv.Faults(path=r"/tickets$", after_write=crash))
+
+    def fail(self, *, kind: str, count: int, path: str | None = None) -> None:
+        faults = {
+            "429": mv.Faults(rate_limited=count, retry_after=7),
+            "5xx": mv.Faults(server_errors=count),
+            "timeout": mv.Faults(timeouts=count),
+            "drop": mv.Faults(dropped=count),
+        }[kind]
+        about = re.fullmatch(r"/tickets/(\d+)\(/\|\$\)", path or "")
+        if path is None:
+            pass  # every call
+        elif path == r"/api/v2/tickets$":  # the list: /tickets or /tickets/past without id
+            faults.method = "GET"
+            faults.path = r"/tickets(/past)?$"
+            faults.where = lambda method, url, query: "id" not in query
+        elif about:  # any call about one ticket: ?id=N
+            ticket = about.group(1)
+            faults.path = r"/tickets$"
+            faults.where = lambda method, url, query: _query_id(query) == ticket
+        else:
+            raise ValueError(f"no Movidesk equivalent of the path {path}")
+        self.sandbox.inject(faults)
+
+    def clear_faults(self) -> None:
+        """The helpdesk answers normally again."""
+        with self.sandbox._lock:
+            self.sandbox.faults.clear()
+
+    def set_stamp(self, ticket_id: str, stamp: datetime) -> None:
+        self.sandbox.touch(int(ticket_id), stamp)
+
+    def _set_status(self, ticket_id: int, status: str) -> None:
+        with self.sandbox._lock:
+            ticket = self.sandbox.tickets[ticket_id]
+            now = self.sandbox.now()
+            ticket.status = status
+            ticket.base_status = self.sandbox.statuses[status].base
+            ticket.justification = None
+            if ticket.base_status == "Resolved":
+                ticket.resolved_in = now
+            ticket.last_update = now
+
+    def answer_children(self, ticket_id: str) -> None:
+        """The distributor answers: its child ticket is resolved."""
+        with self.sandbox._lock:
+            children = list(self.sandbox.tickets[int(ticket_id)].children)
+        for child in children:
+            self._set_status(child, "Resolved")
+
+    def resolve(self, ticket_id: str) -> None:
+        self._set_status(int(ticket_id), "Resolved")
+
+
 # ------------------------------------------------------------------------- memory desk
 
 
@@ -556,6 +914,7 @@ HARNESSES: dict[str, Callable[[responses.RequestsMock], Harness]] = {
     "freshdesk-sac-fields": lambda rsps: FreshdeskHarness(rsps, style="sac-fields"),
     "freshdesk-type": lambda rsps: FreshdeskHarness(rsps, style="type"),
     "memory": lambda rsps: MemoryHarness(),
+    "movidesk": lambda rsps: MovideskHarness(rsps),
 }
 
 
