@@ -3,6 +3,11 @@
 Usage: python bench/backfill.py [--tickets 10000] [--plan growth] [--time-scale 40]
        python bench/backfill.py --tickets 100000 --time-scale 80    # the memory curve
        python bench/backfill.py --quick               # smoke run, under a minute
+       python bench/backfill.py --connector movidesk [--limits day|night|both] [--quick]
+
+``--connector movidesk`` runs the Movidesk backfill (``bench/backfill_movidesk.py``: the
+Emissor account, by day at 10 requests a minute and by night); what follows describes the
+Freshdesk run (the default).
 
 What runs where
 ---------------
@@ -79,6 +84,8 @@ FIELD_KINDS = frozenset({"route", "set_status", "set_priority", "mark_critical",
 """Action kinds the Freshdesk connector folds into one PUT per decision."""
 TIE_EVERY, TIE_SIZE = 10, 3
 """Out of every ten tickets, three share one ``updated_at`` second."""
+MOVIDESK_TIME_SCALE, MOVIDESK_QUICK_TIME_SCALE = 150.0, 60.0
+"""Movidesk by day: 10 requests a minute; a window of 0.4 s (1 s with ``--quick``)."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -480,10 +487,23 @@ def main() -> int:
     parser.add_argument("--tickets", type=int, default=10_000)
     parser.add_argument("--plan", default="growth", help="trial|growth|pro|enterprise")
     parser.add_argument(
+        "--connector",
+        choices=("freshdesk", "movidesk"),
+        default="freshdesk",
+        help="helpdesk to backfill (default freshdesk)",
+    )
+    parser.add_argument(
+        "--limits",
+        choices=("day", "night", "both"),
+        default="both",
+        help="movidesk only: the day budget (10/min, time-scaled), the night (none), or both",
+    )
+    parser.add_argument(
         "--time-scale",
         type=float,
-        default=40.0,
-        help="sandbox seconds per wall second; a rate window lasts 60/scale s (default 40)",
+        default=None,
+        help="sandbox seconds per wall second; a rate window lasts 60/scale s (default 40; "
+        f"movidesk by day {MOVIDESK_TIME_SCALE:g}, with --quick {MOVIDESK_QUICK_TIME_SCALE:g})",
     )
     parser.add_argument("--span-days", type=float, default=30.0, help="backfill window")
     parser.add_argument(
@@ -507,6 +527,16 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="500 tickets, time scale 120")
     parser.add_argument("--verbose", action="store_true", help="show the engine's warnings")
     args = parser.parse_args()
+    if args.connector == "movidesk":
+        if args.quick:
+            args.tickets = 500
+        if args.time_scale is None:
+            args.time_scale = MOVIDESK_QUICK_TIME_SCALE if args.quick else MOVIDESK_TIME_SCALE
+        from backfill_movidesk import run as run_movidesk
+
+        return run_movidesk(args)
+    if args.time_scale is None:
+        args.time_scale = 40.0
     if args.quick:
         args.tickets, args.time_scale = 500, 120.0
     return run(args)
