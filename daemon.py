@@ -84,9 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="also fired and cancelled timers")
     p.set_defaults(handler=cmd_timers)
 
-    p = sub.add_parser("demo", help="run the engine against a local Freshdesk sandbox")
+    p = sub.add_parser("demo", help="run the engine against local Freshdesk and Movidesk sandboxes")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--keep", type=Path, help="keep the demo state database at this path")
+    p.add_argument(
+        "--only", choices=("freshdesk", "movidesk"), help="run one sandbox (default: both)"
+    )
     p.set_defaults(handler=cmd_demo)
     return parser
 

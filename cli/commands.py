@@ -280,10 +280,11 @@ def cmd_timers(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """``demo``: a loopback Freshdesk sandbox with SAC tickets, one engine pass, a table."""
+    """``demo``: the Freshdesk and Movidesk sandboxes on loopback (or the one ``--only``
+    names), two engine passes each, a table of what was written."""
     from cli.demo import run_demo
 
-    return run_demo(fmt=args.format, keep=args.keep)
+    return run_demo(fmt=args.format, keep=args.keep, only=args.only)
 
 
 __all__ = ["cmd_backfill", "cmd_check", "cmd_dead_letters", "cmd_demo", "cmd_run", "cmd_timers"]

@@ -1,9 +1,12 @@
-"""``helpdesk-sync demo``: the engine against a loopback Freshdesk sandbox, no credentials.
+"""``helpdesk-sync demo``: the engine against loopback Freshdesk and Movidesk sandboxes.
 
-Starts ``FreshdeskSandbox`` on 127.0.0.1, seeds the SAC tickets of ``demo_data``, runs one
-engine pass with the ``sac`` mapping and a second one (which must write nothing: the
-echo of the first pass's own writes), and prints per ticket what was decided and what
-was written to the helpdesk.
+No credentials, no network. Starts ``FreshdeskSandbox`` on 127.0.0.1, seeds the SAC
+tickets of ``demo_data``, runs one engine pass with the ``sac`` mapping and a second one
+(which must write nothing: the echo of the first pass's own writes), and prints per
+ticket what was decided and what was written to the helpdesk. Then the same with the
+Movidesk sandbox and the ``emissor`` and ``ouvidoria`` mappings (``demo_movidesk``), and a
+combined summary. ``--only freshdesk`` / ``--only movidesk`` runs one of them; the
+Freshdesk part prints the same either way.
 """
 
 from __future__ import annotations
@@ -17,6 +20,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cli.demo_movidesk import MovideskDemoRun, run_movidesk
+from cli.demo_movidesk import counts as movidesk_counts
+from cli.demo_movidesk import document as movidesk_document
+from cli.demo_movidesk import print_table as print_movidesk
 from cli.logs import setup_logging
 from connectors.freshdesk import SAO_PAULO, FreshdeskConnector
 from engine.engine import Engine, PassResult
@@ -24,6 +31,9 @@ from engine.store import Store
 from sandboxes.demo_data import DEMO_TICKETS, SAC_GROUPS, DemoTicket
 from sandboxes.freshdesk import DEFAULT_API_KEY, FreshdeskSandbox, Write
 from sync.mapping_loader import load_mapping
+
+HELPDESKS: tuple[str, ...] = ("freshdesk", "movidesk")
+"""The sandboxes ``demo`` runs by default, in order (``--only`` picks one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,46 +104,119 @@ def _written(writes: list[Write], ticket_id: int, sandbox: FreshdeskSandbox) -> 
     return out
 
 
-def run_demo(fmt: str = "text", keep: Path | None = None) -> int:
-    """Run the demo; 0 when every seeded ticket was processed and the echo pass wrote nothing."""
-    setup_logging("text", "WARNING")
-    logging.getLogger("helpdesk_sync").setLevel(logging.WARNING)
+@dataclass(slots=True)
+class FreshdeskDemoRun:
+    """What the Freshdesk demo did: its two passes, the seeded tickets, the timers left."""
+
+    sandbox: FreshdeskSandbox
+    seeded: dict[int, DemoTicket]
+    first: PassResult
+    echo: PassResult
+    timers: list[Any]
+
+    @property
+    def ok(self) -> bool:
+        """Every seeded ticket processed, and the echo pass wrote nothing."""
+        return self.first.ok and self.first.decided == len(self.seeded) and self.echo.applied == 0
+
+
+def run_freshdesk(state: Path) -> FreshdeskDemoRun:
+    """Seed, serve and run the ``sac`` mapping twice; the state database at ``state``."""
     sandbox = FreshdeskSandbox()
     seeded = seed(sandbox, datetime.now(UTC))
+    with sandbox.serve() as server, Store(f"sqlite:///{state}") as store:
+        connector = FreshdeskConnector(
+            "demo",
+            server.url,
+            DEFAULT_API_KEY,
+            request_type_field="cf_categoria",
+            subcategory_field="cf_subcategoria",
+            timeout=10,
+        )
+        engine = Engine(
+            connector,
+            load_mapping("sac"),
+            store,
+            clock=lambda: datetime.now(UTC),
+            initial_lookback=timedelta(days=1),
+        )
+        first = engine.run_pass()
+        echo = engine.run_pass()
+        timers = store.list_timers("demo")
+    return FreshdeskDemoRun(sandbox, seeded, first, echo, timers)
+
+
+def _freshdesk_document(run: FreshdeskDemoRun) -> dict[str, Any]:
+    rows = _rows(run.first, run.sandbox, run.seeded)
+    return {"tickets": rows, "first_pass": _counts(run.first), "echo_pass": _counts(run.echo)}
+
+
+def _print_freshdesk(run: FreshdeskDemoRun) -> None:
+    _print_table(_rows(run.first, run.sandbox, run.seeded), run.first, run.echo)
+    for timer in run.timers:
+        sys.stdout.write(
+            f"SLA timer pending: ticket {timer.ticket_id} {timer.timer_id} due "
+            f"{timer.due_at.astimezone(SAO_PAULO):%d/%m/%Y %H:%M} (São Paulo)\n"
+        )
+
+
+def run_demo(fmt: str = "text", keep: Path | None = None, only: str | None = None) -> int:
+    """Run the demo; 0 when every seeded ticket was processed and the echo pass wrote nothing.
+
+    ``only`` (``freshdesk`` or ``movidesk``) runs one sandbox; by default both run, one
+    after the other, and a combined summary follows their tables. One sandbox alone prints
+    its own document (``--format json``); both print ``{"freshdesk": ..., "movidesk":
+    ..., "ok": ...}``. ``keep`` holds the state of every demo connector (``demo``,
+    ``demo-emissor``, ``demo-ouvidoria``).
+    """
+    setup_logging("text", "WARNING")
+    logging.getLogger("helpdesk_sync").setLevel(logging.WARNING)
+    helpdesks = (only,) if only else HELPDESKS
     with tempfile.TemporaryDirectory(prefix="helpdesk-sync-demo-") as tmp:
         state = keep or Path(tmp) / "state.sqlite"
-        with sandbox.serve() as server, Store(f"sqlite:///{state}") as store:
-            connector = FreshdeskConnector(
-                "demo",
-                server.url,
-                DEFAULT_API_KEY,
-                request_type_field="cf_categoria",
-                subcategory_field="cf_subcategoria",
-                timeout=10,
-            )
-            engine = Engine(
-                connector,
-                load_mapping("sac"),
-                store,
-                clock=lambda: datetime.now(UTC),
-                initial_lookback=timedelta(days=1),
-            )
-            first = engine.run_pass()
-            echo = engine.run_pass()
-            timers = store.list_timers("demo")
-    rows = _rows(first, sandbox, seeded)
+        freshdesk = run_freshdesk(state) if "freshdesk" in helpdesks else None
+        movidesk = run_movidesk(state) if "movidesk" in helpdesks else None
+    runs: dict[str, FreshdeskDemoRun | MovideskDemoRun] = {}
+    if freshdesk is not None:
+        runs["freshdesk"] = freshdesk
+    if movidesk is not None:
+        runs["movidesk"] = movidesk
+    ok = all(run.ok for run in runs.values())
     if fmt == "json":
-        document = {"tickets": rows, "first_pass": _counts(first), "echo_pass": _counts(echo)}
-        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        documents: dict[str, Any] = {}
+        if freshdesk is not None:
+            documents["freshdesk"] = _freshdesk_document(freshdesk)
+        if movidesk is not None:
+            documents["movidesk"] = movidesk_document(movidesk)
+        if len(documents) == 1:
+            (out,) = documents.values()
+        else:
+            out = {**documents, "ok": ok}
+        sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
     else:
-        _print_table(rows, first, echo)
-        for timer in timers:
-            sys.stdout.write(
-                f"SLA timer pending: ticket {timer.ticket_id} {timer.timer_id} due "
-                f"{timer.due_at.astimezone(SAO_PAULO):%d/%m/%Y %H:%M} (São Paulo)\n"
-            )
-    ok = first.ok and first.decided == len(seeded) and echo.applied == 0
+        if freshdesk is not None:
+            _print_freshdesk(freshdesk)
+        if movidesk is not None:
+            if freshdesk is not None:
+                sys.stdout.write("\n")
+            print_movidesk(movidesk)
+        if len(runs) > 1:
+            _print_summary(runs, ok)
     return 0 if ok else 1
+
+
+def _print_summary(runs: dict[str, FreshdeskDemoRun | MovideskDemoRun], ok: bool) -> None:
+    parts = []
+    for name, run in runs.items():
+        if isinstance(run, FreshdeskDemoRun):
+            seeded, first, echo = len(run.seeded), _counts(run.first), _counts(run.echo)
+        else:
+            seeded, first, echo = run.seeded, movidesk_counts(run.first), movidesk_counts(run.echo)
+        parts.append(
+            f"{name} {'ok' if run.ok else 'FAILED'} ({seeded} tickets, "
+            f"{first['applied']} effects written, echo pass {echo['applied']})"
+        )
+    sys.stdout.write(f"\ndemo: {'; '.join(parts)}; exit {0 if ok else 1}\n")
 
 
 def _counts(result: PassResult) -> dict[str, int]:

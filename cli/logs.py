@@ -67,7 +67,7 @@ class TextFormatter(logging.Formatter):
 
 
 def setup_logging(fmt: str = "auto", level: str = "INFO", stream: TextIO | None = None) -> None:
-    """Install one masked handler on the root logger (idempotent)."""
+    """Install one masked handler on the root logger, at ``level`` (idempotent)."""
     stream = stream or sys.stderr
     if fmt == "auto":
         fmt = "text" if stream.isatty() else "json"
@@ -81,3 +81,6 @@ def setup_logging(fmt: str = "auto", level: str = "INFO", stream: TextIO | None 
     handler._helpdesk_sync = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    # A command configures logging whole: a level an earlier command set on our own logger
+    # (the demo quiets it) must not carry over when several run in one process.
+    logging.getLogger("helpdesk_sync").setLevel(logging.NOTSET)
