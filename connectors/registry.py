@@ -103,12 +103,8 @@ def _movidesk(settings: MovideskSettings, *, overlap: timedelta) -> Connector:
         day_window=settings.day_window,
         timezone=settings.timezone,
         person_ttl=settings.person_ttl_seconds,
-        context_sources={
-            "onboarding_category": settings.onboarding_category,
-            "onboarding_tag": settings.onboarding_tag,
-            "non_payment_field": settings.non_payment_field,
-            "linked_card_field": settings.linked_card_field,
-        },
+        context_sources=settings.context_sources(),
+        context_ttl=settings.context_ttl_seconds,
         overlap=overlap,
     )
 

@@ -11,6 +11,10 @@ Theory of operation
   ``load`` uses the row the ref carries (no call); only a ref without a row (a timer's
   ``reload``) reads ``GET /tickets?id=N``. ``reload`` also reads the state of child
   tickets when the parent's row does not show it (``child_answered`` feeds timers).
+* Context facts of the Emissor preflight (``context``): from the row's custom fields (no
+  call) and, when onboarding category/tag or the linked card field is set, ONE query of the
+  organization's open tickets per organization per pass (cached; dropped after our own
+  writes to a ticket of that organization). With no context setting, no extra call.
 * Writes (``write_ticket``, one ticket per call: ``PerTicketWrites``): ``writes.plan``
   turns the decision into ONE PATCH (fields, owner and team, the one internal note) and a
   POST per new ticket, every name resolved and every value checked before the first call;
@@ -68,6 +72,7 @@ from .api import (
     shape_error,
     ticket_query,
 )
+from .context import CONTEXT_TTL, ContextReader, ContextSources
 from .directory import PERSON_TTL, Directory
 from .limits import DAY_LIMIT_PER_MINUTE, DEFAULT_DAY_WINDOW, DEFAULT_TIMEZONE, DayNightBudget
 from .listing import Listing
@@ -128,6 +133,7 @@ class MovideskConnector(PerTicketWrites):
         monotonic: Callable[[], float] = time.monotonic,
         person_ttl: float = PERSON_TTL,
         context_sources: Mapping[str, str | None] | None = None,
+        context_ttl: float = CONTEXT_TTL,
         overlap: timedelta = timedelta(minutes=5),
     ) -> None:
         self.name = name
@@ -140,7 +146,8 @@ class MovideskConnector(PerTicketWrites):
         self.subcategory_field = subcategory_field
         self.field_labels = dict(field_labels or {})
         self.context_sources = dict(context_sources or {})
-        """Settings of context facts a later step reads (onboarding, non-payment, cards)."""
+        """Where the Emissor context facts are kept (onboarding, non-payment, cards)."""
+        sources = ContextSources.of(self.context_sources)
         mask_transport_logs()
         if http is None:
             http = MovideskHttp(
@@ -166,6 +173,7 @@ class MovideskConnector(PerTicketWrites):
         self.directory = Directory(
             self.http, team_owners=team_owners, ttl=person_ttl, monotonic=monotonic
         )
+        self.context = ContextReader(self.http, sources, ttl=context_ttl, monotonic=monotonic)
 
     def __repr__(self) -> str:
         return f"MovideskConnector({self.name!r}, {self.base_url!r})"
@@ -210,7 +218,8 @@ class MovideskConnector(PerTicketWrites):
             subcategory_field=self.subcategory_field,
             field_labels=self.field_labels,
         )
-        return Loaded(ref=ref, ticket=ticket, context=normalize.context(row, states))
+        context = self.context.context(row, normalize.context(row, states))
+        return Loaded(ref=ref, ticket=ticket, context=context)
 
     def load(self, ref: TicketRef) -> Loaded:
         """The normalized ticket; no call when the ref carries its list row."""
@@ -263,6 +272,8 @@ class MovideskConnector(PerTicketWrites):
         """
         ticket = loaded.ticket
         plan = self._resolved(lambda ids: writes.plan(ticket, effects, ids, self.rules))
+        if plan.steps:
+            self.context.forget(ticket.id)  # the customer's open tickets change with our writes
         order = {e.key: i for i, e in enumerate(effects)}
         done: list[EffectResult] = []
         for step in plan.steps:

@@ -108,23 +108,55 @@ class MovideskSettings(ConnectorSettingsBase):
     )
     onboarding_category: str | None = Field(
         default=None,
-        description="Context fact (not read yet): category of a customer's onboarding ticket, "
-        "for customer_in_onboarding / onboarding_ticket_id.",
+        description="Context fact: category of a customer's onboarding ticket; an open one "
+        "of the same organization sets customer_in_onboarding and onboarding_ticket_id.",
     )
     onboarding_tag: str | None = Field(
         default=None,
-        description="Context fact (not read yet): tag marking an onboarding ticket.",
+        description="Context fact: tag marking an onboarding ticket (as onboarding_category).",
+    )
+    onboarding_field: str | None = Field(
+        default=None,
+        description="Context fact: custom field id of the ticket's yes/no flag 'customer in "
+        "onboarding' (customer_in_onboarding).",
+    )
+    onboarding_ticket_field: str | None = Field(
+        default=None,
+        description="Context fact: custom field id holding the number of the customer's "
+        "onboarding ticket (onboarding_ticket_id, the merge target).",
     )
     non_payment_field: str | None = Field(
         default=None,
-        description="Context fact (not read yet): custom field id whose value says the "
-        "customer is blocked for non-payment (blocked_for_non_payment).",
+        description="Context fact: custom field id of the ticket's yes/no flag 'blocked for "
+        "non-payment' (blocked_for_non_payment).",
+    )
+    block_reason_field: str | None = Field(
+        default=None,
+        description="Context fact: custom field id of the block reason (block_reason).",
     )
     linked_card_field: str | None = Field(
         default=None,
-        description="Context fact (not read yet): custom field id holding a linked "
-        "development card (has_linked_card of the customer's other open tickets).",
+        description="Context fact: custom field id holding a linked development card; when "
+        "set, the organization's other open tickets are read (Context.open_tickets).",
     )
+    context_ttl_seconds: float = Field(
+        default=120,
+        gt=0,
+        description="How long an organization's open tickets are reused (about one pass); "
+        "our own writes to its tickets drop them sooner.",
+    )
+
+    def context_sources(self) -> dict[str, str | None]:
+        """The context fact settings as ``MovideskConnector(context_sources=...)`` takes them."""
+        return {
+            "onboarding_category": self.onboarding_category,
+            "onboarding_tag": self.onboarding_tag,
+            "onboarding_field": self.onboarding_field,
+            "onboarding_ticket_field": self.onboarding_ticket_field,
+            "non_payment_field": self.non_payment_field,
+            "block_reason_field": self.block_reason_field,
+            "linked_card_field": self.linked_card_field,
+        }
 
     @field_validator("day_window")
     @classmethod

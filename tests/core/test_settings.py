@@ -191,3 +191,30 @@ def test_building_a_kind_without_connector_names_the_available_ones() -> None:
     assert str(info.value) == (
         "connectors[sf].kind: 'salesforce' is not available yet; available: freshdesk, movidesk"
     )
+
+
+MOVIDESK = """\
+connectors:
+  - name: emissor
+    kind: movidesk
+    mapping: emissor
+    api_key: token-for-tests
+    agent_ref: "184000123"
+    status_justifications:
+      Pendente Financeiro: [Bloqueio por inadimplência]
+    onboarding_field: "45001"
+    non_payment_field: "45003"
+    linked_card_field: "45006"
+    context_ttl_seconds: 30
+"""
+
+
+def test_a_movidesk_config_reaches_its_connector(tmp_path: Path) -> None:
+    conf = load_settings(write(tmp_path, MOVIDESK)).connector("emissor")
+    connector = build_connector(conf, overlap=timedelta(minutes=7))
+    assert connector.kind == "movidesk"
+    sources = connector.context_sources  # type: ignore[attr-defined]
+    assert sources["onboarding_field"] == "45001"
+    assert sources["non_payment_field"] == "45003"
+    assert sources["linked_card_field"] == "45006"
+    assert connector.cursors.overlap == timedelta(minutes=7)  # type: ignore[attr-defined]
