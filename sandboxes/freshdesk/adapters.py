@@ -16,8 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ..faults import DroppedConnection, SandboxTimeout
 from .dispatch import Dispatch
-from .faults import DroppedConnection, SandboxTimeout
 from .state import DEFAULT_BASE_URL
 
 

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .faults import DroppedConnection, FaultInjection, SandboxTimeout
+from ..faults import DroppedConnection, FaultInjection, SandboxTimeout
 from .limits import RateLimits
 from .records import Call, Json, Response, StoredTicket, Write
 from .shapes import (

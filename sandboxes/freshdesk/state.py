@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .faults import Faults
+from ..faults import Faults
 from .limits import PLANS, RatePlan
 from .records import Call, CustomField, Json, StoredTicket, Write
 from .shapes import fmt, strip_html

@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .faults import DroppedConnection, FaultInjection, SandboxTimeout
+from ..faults import DroppedConnection, FaultInjection, SandboxTimeout
 from .limits import RateLimits
 from .records import Call, Json, Response, StoredTicket, Write
 from .shapes import LOCKED_BODY, SERVER_ERROR_BODIES, THROTTLED_BODY, ApiError, bad_request

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .faults import Faults
+from ..faults import Faults
 from .records import (
     BASE_STATUSES,
     Call,

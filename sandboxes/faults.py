@@ -1,21 +1,24 @@
-"""Fault injection of the Freshdesk sandbox: 429 and 5xx bursts, timeouts, drops, delays.
+"""Fault injection shared by the helpdesk sandboxes: 429 and 5xx bursts, timeouts, drops,
+delays, and a hook right after a write.
 
 ``Faults`` describes failures to inject, consumed by count by the matching requests;
 ``DroppedConnection`` and ``SandboxTimeout`` are how the dispatcher asks its adapter (the
 ``responses`` callback or the loopback server) to drop a connection or time a client out.
-``FaultInjection`` is a mixin of ``FreshdeskSandbox``: it picks the fault, if any, that
-one request meets.
+``FaultInjection`` is a mixin of each sandbox (``FreshdeskSandbox``, ``MovideskSandbox``):
+it picks the fault, if any, that one request meets. One class for every sandbox, so one
+test harness drives them all the same way.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .records import Write
+Query = Mapping[str, list[str]]
+"""A request's query string as parsed (``urllib.parse.parse_qs``)."""
 
 
 class DroppedConnection(Exception):
@@ -31,8 +34,11 @@ class Faults:
     """Failures to inject; counts are consumed by the matching requests.
 
     ``path``/``method`` restrict the faults to matching requests (``path`` is a regex
-    searched in the URL path). Per request the order is: dropped, timeouts, rate_limited,
-    server_errors, slow; after a successful write: ``after_write`` then
+    searched in the URL path); ``where``, when given, is one more condition on
+    ``(method, path, query)`` (the query as parsed: name -> values), for what the path
+    alone cannot tell on this API (``GET /tickets?id=N`` is one ticket, without ``id`` a
+    list; ``PATCH /tickets?id=N`` writes ticket N). Per request the order is: dropped,
+    timeouts, rate_limited, server_errors, slow; after a successful write: ``after_write`` then
     ``dropped_after_write`` (the write happened, the answer is lost).
     """
 
@@ -47,13 +53,17 @@ class Faults:
     delay: float = 0.0
     path: str | None = None
     method: str | None = None
-    after_write: Callable[[Write], None] | None = None
+    after_write: Callable[[Any], None] | None = None
+    """Called with the sandbox's ``Write`` record right after a matching write."""
+    where: Callable[[str, str, Query], bool] | None = None
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, query: Query | None = None) -> bool:
         """True when this set applies to the request."""
         if self.method and self.method.upper() != method:
             return False
-        return not self.path or re.search(self.path, path) is not None
+        if self.path and re.search(self.path, path) is None:
+            return False
+        return self.where is None or self.where(method, path, query or {})
 
 
 class FaultInjection:
@@ -68,9 +78,11 @@ class FaultInjection:
             self.faults.append(faults)
             return faults
 
-    def _take_fault(self, method: str, path: str) -> str | tuple[str, Any] | None:
+    def _take_fault(
+        self, method: str, path: str, query: Query | None = None
+    ) -> str | tuple[str, Any] | None:
         for faults in self.faults:
-            if not faults.matches(method, path):
+            if not faults.matches(method, path, query):
                 continue
             if faults.dropped > 0:
                 faults.dropped -= 1
@@ -89,9 +101,9 @@ class FaultInjection:
                 return ("slow", faults.delay)
         return None
 
-    def _take_after_write(self, method: str, path: str) -> bool:
+    def _take_after_write(self, method: str, path: str, query: Query | None = None) -> bool:
         for faults in self.faults:
-            if faults.dropped_after_write > 0 and faults.matches(method, path):
+            if faults.dropped_after_write > 0 and faults.matches(method, path, query):
                 faults.dropped_after_write -= 1
                 return True
         return False
