@@ -32,7 +32,7 @@ Layout
 ------
 ``state`` (the account and its seeding), ``records`` (stored records, the call and write
 logs), ``shapes`` (timestamps, error bodies, the ticket shape), ``limits`` (plans, credits,
-per-minute windows), ``sandboxes.faults`` (fault injection, shared by the sandboxes), ``dispatch`` (``handle``: faults, auth,
+per-minute windows), ``..faults`` (shared), ``dispatch`` (``handle``: faults, auth,
 limits, routing, paging), ``routes_read`` / ``routes_write`` / ``routes_lookup`` (the route
 handlers), ``adapters`` (``install`` / ``serve``), ``sandbox`` (``FreshdeskSandbox`` joins
 them), ``seeds`` (SAC and demo accounts), ``__main__`` (the command line).

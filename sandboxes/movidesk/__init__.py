@@ -35,7 +35,7 @@ Layout
 ------
 ``records`` (stored records, call and write logs), ``shapes`` (timestamps, error bodies,
 ticket and person JSON), ``odata`` / ``odata_filter`` (the query language), ``limits``
-(budget and lock), ``sandboxes.faults`` (fault injection, shared by the sandboxes), ``state`` (the account and its seeding
+(budget and lock), ``..faults`` (shared), ``state`` (the account and its seeding
 helpers), ``dispatch`` (``handle``), ``routes_read`` / ``routes_write`` (route handlers),
 ``adapters`` (``install`` / ``serve``), ``sandbox`` (``MovideskSandbox`` joins them),
 ``seeds`` / ``emissor_data`` (the Emissor and Ouvidoria account), ``__main__`` (the
