@@ -46,6 +46,7 @@ Error tree:
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -274,7 +275,7 @@ class Connector(Protocol):
         ...
 
 
-class PerTicketWrites:
+class PerTicketWrites(ABC):
     """Batch methods for a helpdesk that writes one ticket per call (the default shape).
 
     A connector defines ``write_ticket`` and ``find_applied``; a ``ConnectorError`` from
@@ -284,11 +285,13 @@ class PerTicketWrites:
 
     write_batch = 1
 
+    @abstractmethod
     def write_ticket(self, loaded: Loaded, effects: Sequence[Effect]) -> list[EffectResult]:
-        raise NotImplementedError
+        """Write one ticket's effects in order; one result per effect answered."""
 
+    @abstractmethod
     def find_applied(self, loaded: Loaded, effect: Effect) -> EffectResult | None:
-        raise NotImplementedError
+        """``already_there`` when the helpdesk shows ``effect`` (its marker, its state)."""
 
     def write(self, batch: Sequence[TicketWrites]) -> list[EffectResult]:
         results: list[EffectResult] = []
