@@ -16,6 +16,9 @@ Theory of operation
   (Movidesk), Contacts and Accounts (Salesforce) by id for a while, least recently used
   out: an agent who fills in a company's CNPJ sees it on the ticket's next decision after
   at most ``ttl`` seconds.
+* Write plans stay pure: a plan that needs an id it was not given raises ``NeedId``
+  (``need``); ``resolved`` looks the name up and plans again, so every name of a decision
+  is resolved before its first write.
 * Nothing here does I/O itself: the loaders do, and only when a lookup asks them to.
 """
 
@@ -30,6 +33,7 @@ from sync.contract import FatalError
 from sync.textnorm import fold
 
 K = TypeVar("K", bound=Hashable)
+R = TypeVar("R")
 """An id as the helpdesk spells it (Freshdesk: int; Salesforce: an 18-character string)."""
 
 
@@ -128,4 +132,47 @@ class PartyCache(Generic[K]):
         return value
 
 
-__all__ = ["NameLookup", "PartyCache"]
+
+# ---------------------------------------------------------------------------------------
+# pure write plans that ask for names
+# ---------------------------------------------------------------------------------------
+
+
+class NeedId(Exception):
+    """A pure plan needs a name resolved that it was not given: resolve it, plan again."""
+
+    def __init__(self, kind: str, name: str) -> None:
+        super().__init__(f"{kind} '{name}'")
+        self.kind = kind
+        self.name = name
+
+
+def need(ids: Mapping[tuple[Any, str], Any], kind: str, name: str) -> Any:
+    """``ids[kind, name]``, or ``NeedId`` so the caller resolves it and plans again."""
+    if (kind, name) not in ids:
+        raise NeedId(kind, name)
+    return ids[kind, name]
+
+
+def resolved(
+    plan: Callable[[dict[Any, Any]], R], resolvers: Mapping[str, Callable[[str], Any]]
+) -> R:
+    """Run a pure ``plan(ids)``, resolving each name it asks for (``NeedId``) in turn.
+
+    The plan stays free of I/O: every lookup happens here, before anything is written, so
+    an unknown name fails a decision with nothing sent.
+    """
+    ids: dict[Any, Any] = {}
+    while True:
+        try:
+            return plan(ids)
+        except NeedId as missing:
+            ids[missing.kind, missing.name] = resolvers[missing.kind](missing.name)
+
+__all__ = [
+    "NameLookup",
+    "NeedId",
+    "PartyCache",
+    "need",
+    "resolved",
+]

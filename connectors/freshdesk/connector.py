@@ -62,6 +62,7 @@ from sync.contract import (
 from sync.masking import mask_value
 
 from .._http import HttpClient, RateBudget, SubLimits
+from .._names import resolved
 from .._notes import DEFAULT_MARKER_FOOTER, has_marker
 from . import normalize, writes
 from .api import (
@@ -263,19 +264,14 @@ class FreshdeskConnector(PerTicketWrites):
         return writes.priority_id(name)
 
     def _resolved(self, plan: Callable[[writes.Ids], T]) -> T:
-        """Run a pure plan, resolving each id it asks for (``writes.NeedId``) in turn."""
-        resolvers: Mapping[str, Callable[[str], int]] = {
+        """Run a pure plan, resolving each name it asks for in turn (``_names.resolved``)."""
+        resolvers = {
             "status": self.directory.status_id,
             "group": self.directory.group_id,
             "agent": self.directory.agent_id,
             "requester": self.directory.requester_id,
         }
-        ids: dict[tuple[writes.IdKind, str], int] = {}
-        while True:
-            try:
-                return plan(ids)
-            except writes.NeedId as need:
-                ids[need.kind, need.name] = resolvers[need.kind](need.name)
+        return resolved(plan, resolvers)
 
     # ------------------------------------------------------------------ writes
 

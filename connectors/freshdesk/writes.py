@@ -49,6 +49,7 @@ from sync.contract import ConnectorError, Effect, FatalError
 from sync.textnorm import fold
 
 from .._http import Classifier
+from .._names import need
 from .._notes import footer_html, text_to_html
 from .api import HELPDESK, PRIORITY_LOW, PRIORITY_URGENT, STATUS_OPEN, STATUS_RESOLVED
 
@@ -72,19 +73,8 @@ Ids = Mapping[tuple[IdKind, str], int]
 """Ids resolved so far: (kind, name) -> id; a requester is keyed by its ticket's id."""
 
 
-class NeedId(Exception):
-    """A plan needs the id of a name it was not given: resolve it and plan again."""
-
-    def __init__(self, kind: IdKind, name: str) -> None:
-        super().__init__(f"{kind} '{name}'")
-        self.kind: IdKind = kind
-        self.name = name
-
-
-def _id(ids: Ids, kind: IdKind, name: str) -> int:
-    if (kind, name) not in ids:
-        raise NeedId(kind, name)
-    return ids[kind, name]
+def _id(ids: Ids, kind: IdKind, name: str) -> Any:
+    return need(ids, kind, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,7 +333,6 @@ __all__ = [
     "CRITICAL_TAG",
     "FIELD_ACTIONS",
     "SAO_PAULO",
-    "NeedId",
     "Request",
     "Step",
     "UpdatePlan",

@@ -55,6 +55,7 @@ from sync.contract import (
 from sync.masking import mask_value
 
 from .._http import HttpClient, RetryPolicy
+from .._names import resolved
 from .._notes import has_marker
 from . import normalize, writes
 from .api import (
@@ -247,20 +248,15 @@ class MovideskConnector(PerTicketWrites):
     # ------------------------------------------------------------------ writes
 
     def _resolved(self, plan: Callable[[writes.Ids], T]) -> T:
-        """Run a pure plan, resolving each name it asks for (``writes.NeedId``) in turn."""
-        resolvers: Mapping[str, Callable[[str], Any]] = {
+        """Run a pure plan, resolving each name it asks for in turn (``_names.resolved``)."""
+        resolvers = {
             "agent": self.directory.agent_id,
             "agent_teams": self.directory.agent_teams,
             "team": self.directory.team,
             "team_owner": self.directory.team_owner,
             "client": self.directory.client_id,
         }
-        ids: dict[tuple[writes.IdKind, str], Any] = {}
-        while True:
-            try:
-                return plan(ids)
-            except writes.NeedId as need:
-                ids[need.kind, need.name] = resolvers[need.kind](need.name)
+        return resolved(plan, resolvers)
 
     def write_ticket(self, loaded: Loaded, effects: Sequence[Effect]) -> list[EffectResult]:
         """Apply one decision's effects in order: ONE PATCH and a POST per new ticket.

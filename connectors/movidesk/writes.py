@@ -62,6 +62,7 @@ from sync.contract import Effect, FatalError
 from sync.model import Ticket
 from sync.textnorm import fold
 
+from .._names import need
 from .._notes import DEFAULT_MARKER_FOOTER, footer_html, text_to_html
 from .api import HELPDESK, parse_datetime
 
@@ -79,19 +80,8 @@ Ids = Mapping[tuple[IdKind, str], Any]
 account's spelling, team_owner -> person id, client (an e-mail) -> person id."""
 
 
-class NeedId(Exception):
-    """A plan needs a name resolved that it was not given: resolve it and plan again."""
-
-    def __init__(self, kind: IdKind, name: str) -> None:
-        super().__init__(f"{kind} '{name}'")
-        self.kind: IdKind = kind
-        self.name = name
-
-
 def _need(ids: Ids, kind: IdKind, name: str) -> Any:
-    if (kind, name) not in ids:
-        raise NeedId(kind, name)
-    return ids[kind, name]
+    return need(ids, kind, name)
 
 
 def _fail(message: str, ticket_id: str | None = None) -> FatalError:
@@ -457,7 +447,7 @@ def merge_custom(
 
 
 __all__ = [
-    "FIELD_ACTIONS", "NEW_TICKETS", "CustomChange", "NeedId", "Patch", "Plan", "Step",
+    "FIELD_ACTIONS", "NEW_TICKETS", "CustomChange", "Patch", "Plan", "Step",
     "WriteRules", "custom_date", "field_changes", "holds", "merge_custom", "merge_text",
     "new_action", "new_ticket_body", "plan", "route_fields", "status_fields", "task_text",
     "urgency",
