@@ -292,7 +292,7 @@ def _prepare(
         values={},
         raw=raw,
         attachments=_matched_attachments(mapping.spec.attachments, ticket),
-        duplicate=next((t for t in context.open_tickets if t.same_subject), None),
+        duplicate=_duplicate(context.open_tickets),
         anchor=max((c.created_at for c in internal), default=ticket.updated_at),
         now=now,
     )
@@ -883,6 +883,12 @@ def _apply_rules(
     return None
 
 
+def _duplicate(open_tickets: tuple[RelatedTicket, ...]) -> RelatedTicket | None:
+    """The other open ticket on the same subject: one in attendance first, else the first."""
+    same = [t for t in open_tickets if t.same_subject]
+    return next((t for t in same if t.in_attendance), same[0] if same else None)
+
+
 def _holds(cond: Condition, env: _Env) -> bool:
     if cond.all is not None:
         return all(_holds(c, env) for c in cond.all)
@@ -899,6 +905,8 @@ def _holds(cond: Condition, env: _Env) -> bool:
         if dup is None:
             return True
         if cond.has_linked_card is not None and dup.has_linked_card != cond.has_linked_card:
+            return False
+        if cond.in_attendance is not None and dup.in_attendance is not cond.in_attendance:
             return False
         if cond.newer is not None:
             is_newer = dup.created_at is not None and dup.created_at > env.ticket.created_at

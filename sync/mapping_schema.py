@@ -94,8 +94,8 @@ class Condition(_Strict):
     Forms: ``field`` (a mapping field) or ``ticket`` (queue, status, owner, ...) with
     ``equals``/``in``/``present``/``not_equals``; ``context`` with
     ``equals``/``present``/``in``; ``duplicate`` (the customer's other open ticket on the
-    same subject) with ``has_linked_card``/``newer``; ``attachment`` (an attachment key);
-    ``all``/``any``/``not`` to combine.
+    same subject) with ``has_linked_card``/``newer``/``in_attendance``; ``attachment`` (an
+    attachment key); ``all``/``any``/``not`` to combine.
     """
 
     field: str | None = None
@@ -111,6 +111,8 @@ class Condition(_Strict):
     """Date fields: the date lies within this many calendar days before ``now``."""
     has_linked_card: bool | None = None
     newer: bool | None = None
+    in_attendance: bool | None = None
+    """Duplicates: an analyst is handling the other ticket (an unknown state never matches)."""
     all: list[Condition] | None = None
     any: list[Condition] | None = None
     not_: Condition | None = Field(default=None, alias="not")
@@ -155,8 +157,12 @@ class Condition(_Strict):
             )
         if self.within_days is not None and self.field is None:
             raise ValueError("within_days only goes with field")
-        if (self.has_linked_card is not None or self.newer is not None) and not self.duplicate:
-            raise ValueError("has_linked_card/newer only go with duplicate: true")
+        if (
+            self.has_linked_card is not None
+            or self.newer is not None
+            or self.in_attendance is not None
+        ) and not self.duplicate:
+            raise ValueError("has_linked_card/newer/in_attendance only go with duplicate: true")
         return self
 
 

@@ -108,3 +108,5 @@ class RelatedTicket:
     created_at: datetime | None = None
     has_linked_card: bool = False
     same_subject: bool = False
+    in_attendance: bool | None = None
+    """An analyst is handling it (picked up, not new and not closed); None when unknown."""

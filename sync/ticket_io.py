@@ -51,6 +51,7 @@ class RelatedTicketDoc(_Doc):
     created_at: AwareDatetime | None = None
     has_linked_card: bool = False
     same_subject: bool = False
+    in_attendance: bool | None = None
 
 
 class ContextDoc(_Doc):
@@ -118,6 +119,7 @@ class TicketDoc(_Doc):
                 created_at=t.created_at,
                 has_linked_card=t.has_linked_card,
                 same_subject=t.same_subject,
+                in_attendance=t.in_attendance,
             )
             for t in self.context.open_tickets
         )

@@ -23,7 +23,8 @@ Theory of operation
     ticket gets no onboarding facts (it would be merged into itself).
   - ``Context.open_tickets``: the other open tickets, oldest first, as ``RelatedTicket``
     (number, subject, category, owner, created date, ``has_linked_card`` = a value in
-    ``linked_card_field``, ``same_subject``). They are given only when
+    ``linked_card_field``, ``same_subject``, ``in_attendance`` = its ``baseStatus`` is
+    InAttendance or Stopped: an analyst picked it up). They are given only when
     ``linked_card_field`` is set: without it "no linked card" could not be told from
     "not known", and the decision core would merge every duplicate.
 * ``same_subject``: the subjects folded (case, accents), cut into words without the short
@@ -57,6 +58,8 @@ CONTEXT_TTL = 120.0
 """Seconds an organization's open tickets are reused (about one pass)."""
 OPEN_FILTER = "baseStatus ne 'Resolved' and baseStatus ne 'Closed' and baseStatus ne 'Canceled'"
 CONTEXT_SELECT = "id,subject,category,createdDate,tags,baseStatus"
+ATTENDED = frozenset({"InAttendance", "Stopped"})
+"""``baseStatus`` values of a ticket an analyst is handling (SOP: "em atendimento")."""
 CONTEXT_EXPAND = f"owner,{CUSTOM_FIELDS_EXPAND}"
 CONTEXT_TOP = 100
 DONE = frozenset({"resolved", "closed", "canceled"})
@@ -115,6 +118,14 @@ def yes_no(value: Any) -> bool | None:
 def subject_words(subject: str) -> frozenset[str]:
     """The words that carry a subject's meaning (folded, no short or function words)."""
     return frozenset(w for w in _WORD.findall(fold(subject)) if len(w) > 1 and w not in STOP_WORDS)
+
+
+def in_attendance(row: Mapping[str, Any]) -> bool | None:
+    """An analyst is handling it (``baseStatus`` InAttendance or Stopped); None if unsaid."""
+    base = row.get("baseStatus")
+    if not isinstance(base, str) or not base:
+        return None
+    return base in ATTENDED
 
 
 def same_subject(
@@ -287,6 +298,7 @@ class ContextReader:
                 same_subject=same_subject(
                     subject, str(r.get("subject") or ""), category, r.get("category")
                 ),
+                in_attendance=in_attendance(r),
             )
             for r in others
             if not self._is_onboarding_ticket(r)
@@ -327,6 +339,7 @@ __all__ = [
     "CONTEXT_TTL",
     "ContextReader",
     "ContextSources",
+    "in_attendance",
     "org_filter",
     "org_key",
     "same_subject",

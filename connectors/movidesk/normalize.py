@@ -25,14 +25,19 @@ Theory of operation
 * Context: a ticket with child tickets has ``children`` and, where the row shows the
   children's state (``baseStatus``, or ``isClosed``), ``child_answered``: one of them is
   Resolved or Closed. A child entry without its state leaves ``child_answered`` unknown.
+  A ticket helpdesk-sync merged (the merge fallback's internal note, "Ticket mesclado ao
+  ticket N.", with the marker) has ``merged_into`` = N: it left the flow, and mappings
+  leave it alone instead of judging the secondary again.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sync.effects import carries_marker
 from sync.model import Attachment, Comment, Context, Party, Ticket
 
 from .api import parse_datetime
@@ -53,6 +58,9 @@ PLAIN_FIELDS = (
     "serviceSecondLevel",
     "serviceThirdLevel",
 )
+MERGE_NOTE = "Ticket mesclado ao ticket {into}."
+"""First line of the merge fallback's internal note (``writes.merge_text``)."""
+_MERGED = re.compile(r"Ticket mesclado ao ticket (\d+)\.")
 CATEGORY_NAMES = frozenset({"category", "type"})
 """``request_type_field`` values that mean the ticket's category."""
 SNAPSHOT_KEYS = (
@@ -294,12 +302,15 @@ def context(row: Mapping[str, Any], states: Sequence[Mapping[str, Any]] | None =
     ``states``: the children as read on their own (``id`` and ``baseStatus``), when the
     connector read them; else the row's child links are all there is.
     """
+    merged = merged_into(row)
     links = children(row)
     if not links:
-        return Context()
+        return Context(facts={"merged_into": merged} if merged else {})
     by_id = {str(s.get("id")): s for s in states or []}
     known = [answered({**c, **by_id.get(str(c["id"]), {})}) for c in links]
     facts: dict[str, Any] = {"children": len(links)}
+    if merged:
+        facts["merged_into"] = merged
     if any(k is True for k in known):
         facts["child_answered"] = True
     elif all(k is False for k in known):
@@ -307,8 +318,22 @@ def context(row: Mapping[str, Any], states: Sequence[Mapping[str, Any]] | None =
     return Context(facts=facts)
 
 
+def merged_into(row: Mapping[str, Any]) -> str | None:
+    """The principal named by our latest merge note on this ticket, if it has one."""
+    found = None
+    for action in row.get("actions") or []:
+        if not isinstance(action, Mapping) or action.get("isDeleted") or action.get("type") != 1:
+            continue
+        text = str(action.get("htmlDescription") or action.get("description") or "")
+        match = _MERGED.search(text)
+        if match and carries_marker(text):
+            found = match.group(1)
+    return found
+
+
 __all__ = [
     "ANSWERED",
+    "MERGE_NOTE",
     "PLAIN_FIELDS",
     "SNAPSHOT_KEYS",
     "answered",
@@ -319,6 +344,7 @@ __all__ = [
     "custom_fields",
     "custom_value",
     "first_client",
+    "merged_into",
     "parties",
     "party",
     "person_name",

@@ -65,6 +65,7 @@ from sync.textnorm import fold
 from .._names import need
 from .._notes import DEFAULT_MARKER_FOOTER, footer_html, text_to_html
 from .api import HELPDESK, parse_datetime
+from .normalize import MERGE_NOTE
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 FIELD_ACTIONS = (Route, SetStatus, Resolve, SetPriority, MarkCritical)
@@ -280,7 +281,7 @@ def task_text(action: CreateTask) -> str:
 
 def merge_text(action: Merge) -> str:
     """The note of the merge fallback, naming the principal ticket."""
-    text = f"Ticket mesclado ao ticket {action.into}."
+    text = MERGE_NOTE.format(into=action.into)
     return text + ("\n" + action.note if action.note else "")
 
 

@@ -148,7 +148,14 @@ DUPLICATE_CARD_NOTE = (
 MERGE_OLD_CUSTOMER = (
     "<p>Preciso importar as vendas de outubro, segue planilha em anexo.</p><p>Marcelo</p>"
 )
-MERGE_OLD_AGENT = "<p>Planilha recebida, 312 linhas. Vou conferir e agendar a importação.</p>"
+MERGE_OLD_AGENT = (
+    "<p>Planilha recebida, 312 linhas. Vou conferir e agendar a importação.</p>"
+    "<p><b>Checklist - Solicitação de serviço</b></p><p>Serviço solicitado:</p><p>( ) "
+    "Conferência de relatórios&nbsp;(X) Importação de vendas&nbsp;( ) Localização de "
+    "numeração&nbsp;( ) Outro</p><p>Cliente enviou os arquivos/dados necessários?</p>"
+    "<p>(X) Sim&nbsp;( ) Não</p><p>Descrição da análise realizada:</p><p>planilha com "
+    "312 vendas de outubro, colunas ok; importação agendada pro lote de amanhã.</p>"
+)
 MERGE_NEW_CUSTOMER = (
     "<p>Oi, conseguiram importar as vendas de outubro?? mandei a planilha semana passada</p>"
 )

@@ -658,6 +658,25 @@ def test_a_merge_closes_the_duplicate_with_a_note_naming_the_principal(
     assert (found.outcome, found.remote_id) == (Outcome.ALREADY_THERE, "77")
 
 
+def test_a_ticket_we_merged_says_so_to_the_mapping_but_a_typed_sentence_does_not(
+    clock: FakeTime,
+) -> None:
+    connector = make(clock)
+    ours = note_html("Ticket mesclado ao ticket 77.", keys=["k1"])
+    typed = "<p>Ticket mesclado ao ticket 12. (feito na mão pelo Lucas)</p>"
+
+    def merged_into(*descriptions: str) -> object:
+        actions = [
+            {"id": 90 + i, "type": 1, "description": d, "isDeleted": False}
+            for i, d in enumerate(descriptions)
+        ]
+        return loaded_of(connector, ticket_row(actions=actions)).context.facts.get("merged_into")
+
+    assert merged_into(ours) == "77"
+    assert merged_into(typed) is None
+    assert merged_into() is None
+
+
 def test_a_merge_then_a_status_sends_the_later_status(
     mock: responses.RequestsMock, clock: FakeTime
 ) -> None:

@@ -385,7 +385,7 @@ def test_onboarding_comes_before_the_finance_block_and_duplicates() -> None:
         "onboarding_ticket_id": "48213",
         "blocked_for_non_payment": True,
     }
-    dup = RelatedTicket("50001", same_subject=True, created_at=A_DAY_EARLIER)
+    dup = RelatedTicket("50001", same_subject=True, in_attendance=True, created_at=A_DAY_EARLIER)
     d = run("emissor", ticket(falha(), fields=COMPANY), facts=facts, open_tickets=[dup])
     assert d.rules == ("basic_info", "onboarding")
     assert action(d, "merge").into == "48213"
@@ -402,6 +402,7 @@ def test_newer_duplicate_with_card_gets_this_ticket_assigned_to_its_analyst() ->
         created_at=AN_HOUR_LATER,
         has_linked_card=True,
         same_subject=True,
+        in_attendance=True,
     )
     d = run("emissor", ticket(falha(), fields=COMPANY), open_tickets=[dup])
     assert d.outcome == "handled_by_rule"
@@ -421,6 +422,7 @@ def test_older_duplicate_with_card_is_merged() -> None:
         created_at=A_DAY_EARLIER,
         has_linked_card=True,
         same_subject=True,
+        in_attendance=True,
     )
     d = run("emissor", ticket(falha(), fields=COMPANY), open_tickets=[dup])
     assert d.outcome == "handled_by_rule"
@@ -433,7 +435,13 @@ def test_older_duplicate_with_card_is_merged() -> None:
 
 
 def test_newer_duplicate_without_card_is_merged() -> None:
-    dup = RelatedTicket("50200", created_at=AN_HOUR_LATER, has_linked_card=False, same_subject=True)
+    dup = RelatedTicket(
+        "50200",
+        created_at=AN_HOUR_LATER,
+        has_linked_card=False,
+        same_subject=True,
+        in_attendance=True,
+    )
     d = run("emissor", ticket("Nome da empresa: Mercadinho Sol"), open_tickets=[dup])
     assert d.outcome == "handled_by_rule"
     assert action(d, "merge").into == "50200"
@@ -441,7 +449,9 @@ def test_newer_duplicate_without_card_is_merged() -> None:
 
 
 def test_duplicate_with_card_and_unknown_creation_date_counts_as_older() -> None:
-    dup = RelatedTicket("50300", owner="carla.mendes", has_linked_card=True, same_subject=True)
+    dup = RelatedTicket(
+        "50300", owner="carla.mendes", has_linked_card=True, same_subject=True, in_attendance=True
+    )
     d = run("emissor", ticket(falha(), fields=COMPANY), open_tickets=[dup])
     assert d.rules == ("basic_info", "duplicate_merge")
     assert action(d, "merge").into == "50300"
@@ -465,8 +475,64 @@ def test_open_ticket_on_another_subject_is_ignored() -> None:
 )
 def test_duplicate_branches_table(card: bool, created: datetime, expected: list[str]) -> None:
     dup = RelatedTicket(
-        "51000", owner="bruno.lima", created_at=created, has_linked_card=card, same_subject=True
+        "51000",
+        owner="bruno.lima",
+        created_at=created,
+        has_linked_card=card,
+        same_subject=True,
+        in_attendance=True,
     )
     d = run("emissor", ticket(fields=COMPANY), open_tickets=[dup])
     assert d.outcome == "handled_by_rule"
     assert kinds(d) == expected
+
+
+# Passo 3 applies to a ticket in initial analysis whose duplicate an analyst is handling.
+
+
+def pair(
+    *,
+    created_at: datetime = A_DAY_EARLIER,
+    has_linked_card: bool = False,
+    in_attendance: bool | None = True,
+) -> RelatedTicket:
+    """The customer's other open ticket on the same subject."""
+    return RelatedTicket(
+        "51100",
+        owner="bruno.lima",
+        created_at=created_at,
+        has_linked_card=has_linked_card,
+        same_subject=True,
+        in_attendance=in_attendance,
+    )
+
+
+@pytest.mark.parametrize("state", [False, None], ids=["new", "unknown"])
+def test_duplicate_nobody_handles_yet_is_not_merged(state: bool | None) -> None:
+    # Two new tickets on one subject: merging each into the other would be a cycle.
+    d = run("emissor", ticket(fields=COMPANY), open_tickets=[pair(in_attendance=state)])
+    assert d.rules == ("basic_info",)
+    assert "merge" not in kinds(d)
+
+
+@pytest.mark.parametrize("card", [True, False])
+def test_the_ticket_in_attendance_of_a_pair_is_left_to_its_analyst(card: bool) -> None:
+    # Seen from the ticket an analyst is handling, the new one is a newer duplicate.
+    mine = ticket(fields=COMPANY, status="Em atendimento")
+    other = pair(created_at=AN_HOUR_LATER, has_linked_card=card, in_attendance=False)
+    d = run("emissor", mine, open_tickets=[other])
+    assert {"merge", "route", "set_status"}.isdisjoint(kinds(d))
+
+
+def test_the_duplicate_in_attendance_is_chosen_over_a_new_one() -> None:
+    new = RelatedTicket("51200", created_at=A_DAY_EARLIER, same_subject=True, in_attendance=False)
+    d = run("emissor", ticket(fields=COMPANY), open_tickets=[new, pair()])
+    assert action(d, "merge").into == "51100"
+
+
+def test_a_ticket_already_merged_is_left_alone() -> None:
+    # The secondary now "Pendente Suporte", its duplicate still open: nothing more to do.
+    mine = ticket(fields=COMPANY, status="Pendente Suporte")
+    d = run("emissor", mine, facts={"merged_into": "51100"}, open_tickets=[pair()])
+    assert d.rules == ("merged",)
+    assert d.actions == ()
