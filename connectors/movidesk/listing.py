@@ -10,7 +10,8 @@ Theory of operation
   ``lastUpdate``): the first page asks ``lastUpdate ge <start>``, each next one
   ``lastUpdate gt T or (lastUpdate eq T and id gt N)`` after the last row (T, N) read, plus
   ``lastUpdate lt <until>`` (rounded up to the millisecond; rows at or after ``until`` are
-  left out here) when there is an upper bound. A filter literal has milliseconds
+  left out here) when there is an upper bound; a listing across the 90-day boundary is
+  bounded by the moment it began when the caller gives no bound. A filter literal has milliseconds
   (``api.odata_datetime``) while stamps have seven fraction digits, so T is the last stamp
   cut to the millisecond: rows of that millisecond come again, and are skipped here by
   their exact (stamp, id) key; none is skipped by the server. A full page that brings
@@ -117,12 +118,19 @@ class Listing:
     """List calls made (for tests and the read-cost report)."""
 
     def changed_since(self, start: datetime, until: datetime | None = None) -> Iterator[TicketRef]:
-        """Tickets with ``lastUpdate >= start`` (and ``< until``), ascending; none skipped."""
+        """Tickets with ``lastUpdate >= start`` (and ``< until``), ascending; none skipped.
+
+        A listing that reads both sides of the 90-day boundary without ``until`` ends where
+        it began (now): the engine writes to the old tickets before ``/tickets`` is read,
+        and those writes would otherwise come back in the same pass as fresh versions.
+        """
         start = start.astimezone(UTC)
-        boundary = self.now() - self.past_after
+        began = self.now()
+        boundary = began - self.past_after
         if start >= boundary + self.past_margin:
             yield from self._endpoint(RECENT, start, until, None, _Run(dedupe=False))
             return
+        until = began if until is None else until
         run = _Run(dedupe=True)
         last: list[tuple[Key, str]] = []
         yield from self._endpoint(PAST, start, until, last, run)

@@ -432,10 +432,17 @@ def test_a_backfill_older_than_90_days_reads_past_first_and_sees_a_crossing_tick
     old = ticket_row(1, "2026-08-15T10:00:00.0000000")
     crossing = ticket_row(2, "2026-08-21T13:30:00.0000000")
     recent = ticket_row(3, "2026-11-19T12:00:00.0000000")
-    from_since = {**LIST, "$top": 100, "$filter": "lastUpdate ge 2026-08-11T13:00:00.000Z"}
+    # Bounded by the moment the listing began: our writes to the old tickets, made before
+    # /tickets is read, do not come back in the same pass.
+    bound = " and lastUpdate lt 2026-11-19T13:00:00.000Z"
+    from_since = {
+        **LIST,
+        "$top": 100,
+        "$filter": "(lastUpdate ge 2026-08-11T13:00:00.000Z)" + bound,
+    }
     after_old = (
-        "lastUpdate gt 2026-08-15T10:00:00.000Z or "
-        "(lastUpdate eq 2026-08-15T10:00:00.000Z and id gt 1)"
+        "(lastUpdate gt 2026-08-15T10:00:00.000Z or "
+        "(lastUpdate eq 2026-08-15T10:00:00.000Z and id gt 1))" + bound
     )
     expect(mock, "GET", "/tickets/past", from_since, [old])
     expect(mock, "GET", "/tickets", from_since, [crossing, recent])

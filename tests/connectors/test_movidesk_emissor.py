@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,18 +20,20 @@ from typing import Any
 import pytest
 import responses
 
-from connectors.movidesk import MovideskConnector
+from connectors.movidesk import MovideskConnector, WriteRules
 from connectors.movidesk.context import same_subject, yes_no
 from engine.engine import Engine
 from engine.store import Store
 from sandboxes.movidesk import (
     DEFAULT_TOKEN,
     EmissorAccount,
+    Faults,
     MovideskSandbox,
     Write,
     setup_emissor_account,
 )
 from sandboxes.movidesk import emissor_data as data
+from sandboxes.movidesk.demo_seed import DEMO_STATUS_JUSTIFICATIONS
 from sync.mapping_loader import load_mapping
 
 T0 = datetime(2026, 11, 19, 13, 0, tzinfo=UTC)  # Thursday 10:00 in São Paulo
@@ -65,6 +67,8 @@ class World:
     account: EmissorAccount
     connector: MovideskConnector
     engine: Engine
+    restart: Callable[[str], Engine]
+    """A fresh connector and engine on the same store, as after a crash: the mapping's."""
 
     def run(self) -> list[Write]:
         """One pass; the writes it made."""
@@ -95,23 +99,37 @@ def make_world(tmp_path: Path, mock: responses.RequestsMock, **kw: Any) -> World
     sandbox = MovideskSandbox(clock=clock, sleep=clock.sleep, day_limit=None)
     sandbox.install(mock)
     account = setup_emissor_account(sandbox)
-    connector = MovideskConnector(
-        "emissor",
-        sandbox.base_url,
-        DEFAULT_TOKEN,
-        agent_ref=sandbox.me,
-        day_limit_per_minute=None,
-        now=clock,
-        sleep=clock.sleep,
-        monotonic=clock.monotonic,
-        context_sources=kw.pop("context_sources", sources(account)),
-        **kw,
-    )
+    context_sources = kw.pop("context_sources", sources(account))
     store = Store(f"sqlite:///{tmp_path / 'state.sqlite'}", clock=clock)
-    engine = Engine(
-        connector, load_mapping("emissor"), store, clock=clock, initial_lookback=timedelta(days=30)
-    )
-    return World(clock, sandbox, account, connector, engine)
+
+    def start(mapping: str) -> tuple[MovideskConnector, Engine]:
+        connector = MovideskConnector(
+            mapping,
+            sandbox.base_url,
+            DEFAULT_TOKEN,
+            agent_ref=sandbox.me,
+            # The account's statuses and the justifications each demands, as configured.
+            rules=WriteRules(
+                agent_ref=sandbox.me, status_justifications=DEMO_STATUS_JUSTIFICATIONS
+            ),
+            day_limit_per_minute=None,
+            now=clock,
+            sleep=clock.sleep,
+            monotonic=clock.monotonic,
+            context_sources=context_sources,
+            **kw,
+        )
+        engine = Engine(
+            connector,
+            load_mapping(mapping),
+            store,
+            clock=clock,
+            initial_lookback=timedelta(days=30),
+        )
+        return connector, engine
+
+    connector, engine = start("emissor")
+    return World(clock, sandbox, account, connector, engine, lambda m: start(m)[1])
 
 
 @pytest.fixture
@@ -337,3 +355,65 @@ def test_without_context_settings_no_extra_call_and_no_facts(
         for write in to(world.sandbox.writes, world.ticket(situation)):  # Bloco 2 notes only
             assert "ownerTeam" not in write.body, situation
             assert "status" not in write.body, situation
+
+
+# ------------------------------------------------------------------ Ouvidoria (seed 004)
+
+
+class Crash(BaseException):
+    """The process dies: not an ``Exception``, nothing in the engine catches it."""
+
+
+def ombudsman_cases(world: World, ticket: int) -> list[int]:
+    subject = f"OUVIDORIA - {ticket}"
+    return [t.id for t in world.sandbox.tickets.values() if t.subject == subject]
+
+
+def our_notes(world: World, ticket: int, words: str) -> list[str]:
+    return [
+        a.html
+        for a in world.sandbox.tickets[ticket].actions
+        if a.type == 1 and words in html.unescape(a.html) and "hs-ref:" in a.html
+    ]
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        pytest.param("POST", id="after-creating-the-case"),
+        pytest.param("PATCH", id="after-resolving-the-ticket"),
+    ],
+)
+def test_the_ombudsman_case_is_opened_once_also_after_a_crash(
+    tmp_path: Path, mock: responses.RequestsMock, after: str
+) -> None:
+    world = make_world(tmp_path, mock)
+    ticket = world.ticket("ouvidoria")
+    crashed: list[Write] = []
+
+    def crash(write: Write) -> None:
+        # Dies right after the helpdesk took the write, before the journal commit.
+        if not crashed and (write.method == "POST" or write.ticket_id == ticket):
+            crashed.append(write)
+            raise Crash
+
+    world.sandbox.inject(Faults(method=after, after_write=crash))
+    with pytest.raises(Crash):
+        world.restart("ouvidoria").run_pass()
+    assert crashed
+    world.clock.now += timedelta(minutes=1)
+
+    result = world.restart("ouvidoria").run_pass()  # the restart
+    world.clock.now += timedelta(minutes=2)
+    echo = world.restart("ouvidoria").run_pass()
+
+    assert result.ok
+    assert echo.ok
+    assert echo.applied == 0
+    [case] = ombudsman_cases(world, ticket)
+    assert world.sandbox.tickets[case].owner is not None
+    assert world.sandbox.tickets[case].base_status == "InAttendance"  # "Aberto"
+    assert len(our_notes(world, case, f"Número do ticket resolvido: {ticket}")) == 1
+    assert world.sandbox.tickets[ticket].base_status == "Resolved"
+    assert len(our_notes(world, ticket, "Cliente solicitou OUVIDORIA")) == 1
+    assert result.reconciled >= 1  # the write before the crash was found, not sent again

@@ -7,6 +7,7 @@ no missed ticket, dead letters. What was written is read from the sandbox's stat
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -216,6 +217,47 @@ def test_many_tickets_sharing_one_updated_at(harness: Harness, store: Store) -> 
     assert sorted({t.ticket_id for t in result.tickets}, key=int) == sorted(tickets, key=int)
     assert result.decided == 60
     assert_exactly_once(harness, store)
+
+
+def test_a_backfill_over_a_long_backlog_decides_each_ticket_once(
+    harness: Harness, store: Store
+) -> None:
+    """Tickets last updated 200 days ago to yesterday, one of them 90 days old give or take
+    seconds: a helpdesk that keeps old tickets apart (Movidesk moves those not updated for
+    90 days from ``/tickets`` to ``/tickets/past``) has that one cross the boundary while
+    the backfill runs. Every ticket is decided once and written once, also when the
+    backfill is run again."""
+    now = harness.clock()
+    harness.clock.tick = timedelta(seconds=1)  # time passes while the backfill runs
+    ages = [
+        timedelta(days=200),
+        timedelta(days=120),
+        timedelta(days=91),
+        timedelta(days=90) - timedelta(seconds=5),
+        timedelta(days=30),
+        timedelta(days=1),
+    ]
+    tickets = []
+    for variant, age in enumerate(ages):
+        ticket = harness.complete_ticket(variant % 3, at=now - age)
+        harness.set_stamp(ticket, now - age)
+        tickets.append(ticket)
+    since = now - timedelta(days=210)
+
+    result = engine(harness, store).run_pass(since=since, cursor_name="backfill")
+
+    decided = Counter(t.ticket_id for t in result.tickets if t.ticket_id in tickets)
+    assert decided == Counter(tickets)
+    assert result.ok
+    assert_exactly_once(harness, store)
+    for ticket in tickets:
+        assert len(harness.field_updates(ticket)) == 1
+    # Run again (a resumed backfill): nothing is written twice.
+    harness.clock.advance(minutes=1)
+    assert engine(harness, store).run_pass(since=since, cursor_name="backfill").ok
+    assert_exactly_once(harness, store)
+    for ticket in tickets:
+        assert len(harness.field_updates(ticket)) == 1
 
 
 def test_backlog_larger_than_the_page_cap(store: Store) -> None:

@@ -146,7 +146,10 @@ def test_chat_analyst_only_orients_the_customer() -> None:
     assert kinds(d) == ["add_note"]
     text = note(d)
     assert "Central de Atendimento" in text
-    assert "ticket 77001 (fechado como RESOLVIDO)" in text
+    assert "número deste ticket, 77001" in text
+    # The SOP has the ticket closed as resolved: the note asks for it, the bot does not do it.
+    assert "feche este ticket como RESOLVIDO" in text
+    assert "resolve" not in kinds(d)
 
 
 def test_customer_opening_it_themselves_only_gets_orientation() -> None:
@@ -155,6 +158,7 @@ def test_customer_opening_it_themselves_only_gets_orientation() -> None:
     assert d.rules == ("customer_opens_it",)
     assert kinds(d) == ["add_note"]
     assert "por conta própria (passo 6)" in note(d)
+    assert "feche este ticket como RESOLVIDO" in note(d)
 
 
 def test_due_counts_from_the_note_written_on_the_holiday() -> None:
