@@ -30,7 +30,8 @@ What runs where
   ``until`` is the clock's origin: the engine's writes move tickets past it.
 
 What is printed (counts come from the sandbox's call and write logs):
-* reads/ticket: successful GET calls (list pages, ``GET /tickets?id=``, ``/persons``).
+* reads/ticket: successful GET calls (list pages, ``GET /tickets?id=``, ``/persons``);
+  context reads/ticket apart: the customers' open tickets the Emissor facts need, batched.
 * writes: successful PATCH and POST calls, each counted apart, against the decisions that
   asked for effects (one PATCH expected per decision with any effect but a new ticket, one
   POST per new ticket), and effects asked (the engine's reports) vs written (applied).
@@ -190,20 +191,58 @@ def _variants() -> list[tuple[str, str, str, list[tuple[str, int, Any]], bool]]:
     ]
 
 
-def seed_tickets(sandbox: Any, count: int, first: datetime, last: datetime) -> dict[str, int]:
-    """The Emissor account and ``count`` tickets in ``[first, last]``; situation -> count."""
+TICKETS_PER_CUSTOMER = 5
+"""Consecutive tickets of one customer company (a real account has thousands of them)."""
+CONTEXT_KEYS = {
+    "onboarding_field": "em_onboarding",
+    "onboarding_ticket_field": "ticket_onboarding",
+    "non_payment_field": "bloqueio_inadimplencia",
+    "block_reason_field": "motivo_bloqueio",
+    "linked_card_field": "card_vinculado",
+}
+"""The connector's ``context_sources`` -> the account's custom field (by seed key)."""
+# What the agent filled on the ticket in some situations, so Bloco 1 fires: the custom
+# field values (by seed key), the status, and a subject kept without its number (the two
+# tickets of a duplicate pair must be on the same subject).
+SITUATION_FIELDS: dict[str, dict[str, str]] = {
+    "finance_block": {
+        "bloqueio_inadimplencia": "Sim",
+        "motivo_bloqueio": "Fatura em aberto há 35 dias",
+    },
+    "onboarding": {"em_onboarding": "Sim"},
+    "duplicate_card_note": {"card_vinculado": "DEV-{index}"},
+}
+SITUATION_STATUS = {"duplicate_card_note": "Em atendimento"}
+SAME_SUBJECT = frozenset({"duplicate_card_note", "no_checklist"})
+
+
+def seed_tickets(
+    sandbox: Any, count: int, first: datetime, last: datetime
+) -> tuple[dict[str, int], dict[str, str]]:
+    """The Emissor account and ``count`` tickets in ``[first, last]``: situation -> count,
+    and the connector's ``context_sources`` for this account."""
     from sandboxes.movidesk import emissor_data as data
     from sandboxes.movidesk import setup_emissor_account
 
     account = setup_emissor_account(sandbox, with_tickets=False)
     agents = [a for a, (_, teams) in data.AGENTS.items() if "Suporte N1" in teams]
-    clients = [k for k, (_, _, company) in data.CLIENTS.items() if company]
+    customers = []
+    for n in range(max(1, count // TICKETS_PER_CUSTOMER)):
+        company = sandbox.add_person(
+            f"Empresa {n + 1} Serviços Ltda", person_type=2, email=f"contato@empresa{n + 1}.example"
+        )
+        customers.append(
+            sandbox.add_person(
+                f"Cliente {n + 1}", email=f"cliente@empresa{n + 1}.example", organization=company
+            )
+        )
     anonymous = [
         sandbox.add_person(f"Cliente sem cadastro {n}") for n in range(1, 4)
     ]  # no e-mail, no company
     variants = _variants()
     span = (last - first).total_seconds()
     seeded: Counter[str] = Counter()
+    fields = account.fields
     for index in range(count):
         name, subject, category, actions, anon = variants[index % len(variants)]
         at = first + timedelta(seconds=int(index * span / max(1, count)))
@@ -211,7 +250,7 @@ def seed_tickets(sandbox: Any, count: int, first: datetime, last: datetime) -> d
         client = (
             anonymous[index % len(anonymous)]
             if anon
-            else account.clients[clients[(index // len(variants)) % len(clients)]]
+            else customers[(index // TICKETS_PER_CUSTOMER) % len(customers)]
         )
         agent = account.agents[agents[index % len(agents)]]
         specs = []
@@ -228,17 +267,23 @@ def seed_tickets(sandbox: Any, count: int, first: datetime, last: datetime) -> d
                 }
             )
         sandbox.add_ticket(
-            f"{subject} #{index + 1}",
+            subject if name in SAME_SUBJECT else f"{subject} #{index + 1}",
             clients=[client],
             owner=agent,
             owner_team="Suporte N1",
+            status=SITUATION_STATUS.get(name, "Novo"),
             category=category,
             created_at=created,
             updated_at=at,
             actions=specs,
+            custom_fields={
+                fields[key]: value.format(index=index)
+                for key, value in SITUATION_FIELDS.get(name, {}).items()
+            },
         )
         seeded[name] += 1
-    return dict(seeded)
+    sources = {source: str(fields[key]) for source, key in CONTEXT_KEYS.items()}
+    return dict(seeded), {**sources, "onboarding_category": "Onboarding"}
 
 
 # ---------------------------------------------------------------------------------------
@@ -254,7 +299,10 @@ def scaled_clock(origin: datetime, mark: float, scale: float) -> Callable[[], da
 def _kind(method: str, path: str, query: Any) -> str:
     path = re.sub(r"^.*/public/v1", "", path)
     if path == "/tickets" and method == "GET":
-        return "ticket" if "id" in query else "list"
+        if "id" in query:
+            return "ticket"
+        where = "".join(query.get("$filter", []))
+        return "context" if "clients/any" in where else "list"
     if path == "/tickets/past":
         return "list past"
     if path == "/persons":
@@ -291,7 +339,7 @@ def sandbox_main(conn: Any, options: dict[str, Any]) -> None:
         time_scale=options["time_scale"],
     )
     started = time.perf_counter()
-    seeded = seed_tickets(sandbox, options["tickets"], options["first"], options["last"])
+    seeded, sources = seed_tickets(sandbox, options["tickets"], options["first"], options["last"])
     seeded_in = time.perf_counter() - started
     running = sandbox.serve()
     conn.send(
@@ -302,6 +350,7 @@ def sandbox_main(conn: Any, options: dict[str, Any]) -> None:
             "statuses": {s.name: list(s.justifications) for s in sandbox.statuses.values()},
             "seeded": seeded,
             "seeded_in": seeded_in,
+            "context_sources": sources,
         }
     )
     while True:
@@ -443,6 +492,10 @@ def run_once(args: argparse.Namespace, limits: str) -> int:
         rules=rules,
         http=http,
         now=clock,
+        # The Emissor preflight's facts, read as configured for a real account; their cache
+        # ages on sandbox time, as it would in a backfill that runs for hours.
+        context_sources=hello["context_sources"],
+        monotonic=lambda: (clock() - origin).total_seconds(),
     )
     with tempfile.TemporaryDirectory(prefix="helpdesk-sync-bench-") as tmp:
         state = Path(tmp) / "state.sqlite"
@@ -491,7 +544,8 @@ def run_once(args: argparse.Namespace, limits: str) -> int:
     tickets = max(1, result.decided)
     ok = Counter(stats["ok"])
     limited = Counter(stats["limited"])
-    reads = sum(n for k, n in ok.items() if k.startswith("GET "))
+    context_reads = ok["GET context"]
+    reads = sum(n for k, n in ok.items() if k.startswith("GET ")) - context_reads
     patches, posts = ok["PATCH tickets"], ok["POST tickets"]
     answered = sum(ok.values()) + sum(Counter(stats["errors"]).values())
     asked = sum(tally.asked.values())
@@ -504,8 +558,15 @@ def run_once(args: argparse.Namespace, limits: str) -> int:
     print(f"outcomes: {dict(sorted(tally.outcomes.items()))}")
     print(
         f"reads/ticket: {read_rate:.4f}  ({reads} GET: "
-        + ", ".join(f"{k} {n}" for k, n in sorted(ok.items()) if k.startswith("GET "))
+        + ", ".join(
+            f"{k} {n}" for k, n in sorted(ok.items()) if k.startswith("GET ") and "context" not in k
+        )
         + f")  target <= 0.02: {verdict(read_rate <= 0.02)}"
+    )
+    print(
+        f"  context reads/ticket: {context_reads / tickets:.4f}  ({context_reads} GET of the "
+        "customers' open tickets, batched per listed page, for the onboarding/non-payment/"
+        f"duplicate facts); all reads/ticket: {(reads + context_reads) / tickets:.4f}"
     )
     print(
         f"writes: PATCH {patches}, POST {posts}  (decisions that write: {tally.writing}; "

@@ -38,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from sync.actions import CreateChildTicket, CreateTicket, Merge
+from sync.actions import CreateChildTicket, CreateTicket, Merge, Route
 from sync.contract import (
     AuthError,
     ConnectorError,
@@ -99,6 +99,12 @@ def _action_texts(row: Mapping[str, Any]) -> Iterator[tuple[str, str | None, str
     for action in row.get("actions") or []:
         if isinstance(action, Mapping) and not action.get("isDeleted"):
             yield str(action.get("id")), action.get("description"), action.get("htmlDescription")
+
+
+def routed_owner(effects: Sequence[Effect]) -> str | None:
+    """The owner name the decision routes to (the last route naming one), if any."""
+    owners = [e.action.owner for e in effects if isinstance(e.action, Route) and e.action.owner]
+    return owners[-1] if owners else None
 
 
 class MovideskConnector(PerTicketWrites):
@@ -175,6 +181,7 @@ class MovideskConnector(PerTicketWrites):
             self.http, team_owners=team_owners, ttl=person_ttl, monotonic=monotonic
         )
         self.context = ContextReader(self.http, sources, ttl=context_ttl, monotonic=monotonic)
+        self.listing.on_page = self.context.expect
 
     def __repr__(self) -> str:
         return f"MovideskConnector({self.name!r}, {self.base_url!r})"
@@ -268,8 +275,8 @@ class MovideskConnector(PerTicketWrites):
         """
         ticket = loaded.ticket
         plan = self._resolved(lambda ids: writes.plan(ticket, effects, ids, self.rules))
-        if plan.steps:
-            self.context.forget(ticket.id)  # the customer's open tickets change with our writes
+        if plan.posts:
+            self.context.forget(ticket.id)  # a new ticket of this customer: read them again
         order = {e.key: i for i, e in enumerate(effects)}
         done: list[EffectResult] = []
         for step in plan.steps:
@@ -283,6 +290,7 @@ class MovideskConnector(PerTicketWrites):
                 if step.kind == "patch":
                     assert plan.patch is not None
                     self._patch(ticket.id, plan.patch)
+                    self.context.wrote(ticket.id, plan.patch.body, routed_owner(effects))
                     done.extend(
                         EffectResult.applied(e.key, self._remote(ticket.id, e))
                         for e in effects

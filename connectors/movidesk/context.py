@@ -11,11 +11,17 @@ Theory of operation
   (``onboarding_ticket_id``); ``non_payment_field`` (yes/no) ``blocked_for_non_payment``
   (and ``customer_blocked`` when it is true); ``block_reason_field`` ``block_reason``.
   That is where the Emissor account keeps them (the agent fills them on the ticket).
-* From the organization's open tickets (ONE call per organization, cached):
-  ``GET /tickets`` with ``clients/any(c: c/organization/id eq 'X')`` (or ``c/id`` when
-  the client is itself a company) and ``baseStatus`` not Resolved/Closed/Canceled,
-  ``$select`` of the few fields read, ``$expand`` of the owner and the custom field
-  values, ``$top=100``. Read only when ``onboarding_category``/``onboarding_tag`` or
+* From the organizations' open tickets, read in batches and cached: ``GET /tickets``
+  with ``clients/any(c: c/organization/id eq 'X' or c/organization/id eq 'Y' or c/id eq
+  'Z')`` (``c/id`` when the client is itself a company) and ``baseStatus`` not
+  Resolved/Closed/Canceled, ``$select`` of the few fields read, ``$expand`` of the owner,
+  the clients with their organization (to tell whose each row is) and the custom field
+  values, ``$orderby=id asc``, ``$top=100``, next pages by ``id gt N``. The listing
+  announces each page of tickets (``expect``); the first ticket whose organization is not
+  cached reads it together with up to ``BATCH - 1`` other announced organizations not
+  cached yet, so a page of 100 tickets costs about ``ceil(organizations / BATCH)`` calls
+  (``BATCH`` = 20 keeps the URL far under the 2,048-character query string IIS accepts by
+  default). Read only when ``onboarding_category``/``onboarding_tag`` or
   ``linked_card_field`` is set:
   - an open ticket with the onboarding category or tag (not the ticket itself) means the
     customer is still in onboarding; the oldest such ticket is ``onboarding_ticket_id``
@@ -33,9 +39,14 @@ Theory of operation
   and "App não abre no celular", "Importar vendas de outubro" and "Importar vendas
   outubro" are the same subject; two different categories never are.
 * The cache is a small TTL map keyed by organization (``ttl`` seconds on the injected
-  monotonic clock): a pass reads each organization once. ``forget`` drops the entry of
-  a ticket's organization after our own writes to it, so the next ticket of the same
-  customer sees the state we left (a merged duplicate is no longer open).
+  monotonic clock); an entry read for the page of tickets being processed stays valid
+  until the next page, so a page paced by the day limit (100 tickets, about ten minutes)
+  costs one batch, not one per ``ttl``: facts may lag other people's changes by the
+  longer of ``ttl`` and one page. Our own writes keep it true without a read, so the next ticket of
+  the same customer sees the state we left: ``wrote`` applies a PATCH's status, owner and
+  tags to the cached row (a new status makes its ``baseStatus`` unknown: a ticket we
+  merged or paused is never taken for one in attendance); ``forget`` drops the entry
+  after we open a ticket for that customer. A note alone changes nothing read here.
 """
 
 from __future__ import annotations
@@ -60,8 +71,10 @@ OPEN_FILTER = "baseStatus ne 'Resolved' and baseStatus ne 'Closed' and baseStatu
 CONTEXT_SELECT = "id,subject,category,createdDate,tags,baseStatus"
 ATTENDED = frozenset({"InAttendance", "Stopped"})
 """``baseStatus`` values of a ticket an analyst is handling (SOP: "em atendimento")."""
-CONTEXT_EXPAND = f"owner,{CUSTOM_FIELDS_EXPAND}"
+CONTEXT_EXPAND = f"owner,clients($expand=organization),{CUSTOM_FIELDS_EXPAND}"
 CONTEXT_TOP = 100
+BATCH = 20
+"""Organizations read in one call (each adds about 50 characters to the URL)."""
 DONE = frozenset({"resolved", "closed", "canceled"})
 YES = frozenset({"sim", "s", "yes", "y", "true", "1", "verdadeiro"})
 NO = frozenset({"nao", "n", "no", "false", "0", "falso"})
@@ -157,11 +170,29 @@ def org_key(row: Mapping[str, Any]) -> OrgKey | None:
     return None
 
 
-def org_filter(key: OrgKey) -> str:
-    """The ``$filter`` of an organization's open tickets."""
-    kind, ident = key
-    path = "c/organization/id" if kind == "organization" else "c/id"
-    return f"clients/any(c: {path} eq {quote(ident)}) and {OPEN_FILTER}"
+def client_keys(row: Mapping[str, Any]) -> set[OrgKey]:
+    """Every customer a ticket belongs to: each client's organization, or the client
+    itself when it is a company."""
+    keys: set[OrgKey] = set()
+    for client in row.get("clients") or []:
+        if not isinstance(client, Mapping) or client.get("isDeleted"):
+            continue
+        organization = client.get("organization")
+        if isinstance(organization, Mapping) and organization.get("id"):
+            keys.add(("organization", str(organization["id"])))
+        elif client.get("personType") == 2 and client.get("id"):
+            keys.add(("client", str(client["id"])))
+    return keys
+
+
+def org_filter(*keys: OrgKey, after: int | None = None) -> str:
+    """The ``$filter`` of the open tickets of ``keys`` (ids above ``after``)."""
+    tests = " or ".join(
+        f"{'c/organization/id' if kind == 'organization' else 'c/id'} eq {quote(ident)}"
+        for kind, ident in keys
+    )
+    where = f"clients/any(c: {tests}) and {OPEN_FILTER}"
+    return where if after is None else f"{where} and id gt {after}"
 
 
 def _age_key(row: Mapping[str, Any]) -> tuple[bool, datetime, int]:
@@ -189,11 +220,13 @@ def _created(row: Mapping[str, Any]) -> datetime | None:
 class _Entry:
     at: float
     rows: list[dict[str, Any]]
+    page: int = 0
+    """The listed page the entry was read for (valid while that page is processed)."""
 
 
 @dataclass(slots=True)
 class ContextReader:
-    """Reads the facts of one ticket; one organization query per TTL, shared by a pass."""
+    """Reads the facts of one ticket; organizations read in batches, cached for ``ttl``."""
 
     http: HttpClient
     sources: ContextSources
@@ -204,6 +237,20 @@ class ContextReader:
     _cache: dict[OrgKey, _Entry] = field(default_factory=dict)
     _orgs: dict[str, OrgKey] = field(default_factory=dict)
     """Ticket id -> its organization, remembered at load (``forget`` after a write)."""
+    _pending: dict[OrgKey, None] = field(default_factory=dict)
+    """Organizations of listed tickets not loaded yet, oldest first (read in batches)."""
+    _page: int = 0
+    """Pages announced so far (``expect``)."""
+
+    def expect(self, rows: list[dict[str, Any]]) -> None:
+        """A page of listed tickets: their organizations are read together, when needed."""
+        if not self.sources.reads_organization:
+            return
+        self._page += 1
+        for row in rows:
+            key = org_key(row)
+            if key is not None:
+                self._pending[key] = None
 
     # ------------------------------------------------------------------ facts
 
@@ -308,25 +355,73 @@ class ContextReader:
 
     # ------------------------------------------------------------------ reads and cache
 
+    def _stale(self, key: OrgKey, now: float) -> bool:
+        """Not cached, or read for an earlier page more than ``ttl`` seconds ago."""
+        entry = self._cache.get(key)
+        if entry is None:
+            return True
+        return entry.page != self._page and now - entry.at >= self.ttl
+
     def _open_rows(self, key: OrgKey, own_id: str) -> list[dict[str, Any]]:
         """The organization's open tickets other than ``own_id`` (cached for ``ttl``)."""
         now = self.monotonic()
-        entry = self._cache.get(key)
-        if entry is None or now - entry.at >= self.ttl:
+        if self._stale(key, now):
+            batch = [key]
+            for other in list(self._pending):
+                if len(batch) == BATCH:
+                    break
+                if other != key and self._stale(other, now):
+                    batch.append(other)
+            self._read(batch, now)
+        self._pending.pop(key, None)
+        return [r for r in self._cache[key].rows if str(r.get("id")) != own_id]
+
+    def _read(self, keys: list[OrgKey], now: float) -> None:
+        """The open tickets of ``keys``, every page, into the cache (one entry per key)."""
+        found: dict[OrgKey, list[dict[str, Any]]] = {k: [] for k in keys}
+        after: int | None = None
+        while True:
             params = ticket_query(
-                filter=org_filter(key),
+                filter=org_filter(*keys, after=after),
                 orderby="id asc",
                 top=CONTEXT_TOP,
                 select=CONTEXT_SELECT,
                 expand=CONTEXT_EXPAND,
             )
             self.calls += 1
-            found = rows(self.http.get("/tickets", params=params), "GET /tickets")
-            entry = _Entry(now, found)
-            self._cache[key] = entry
-            for r in found:
-                self._orgs.setdefault(str(r.get("id")), key)
-        return [r for r in entry.rows if str(r.get("id")) != own_id]
+            page = rows(self.http.get("/tickets", params=params), "GET /tickets")
+            for r in page:
+                for k in client_keys(r) & found.keys():
+                    found[k].append(r)
+                    self._orgs.setdefault(str(r.get("id")), k)
+            if len(page) < CONTEXT_TOP:
+                break
+            after = max(int(r["id"]) for r in page)
+        for k, rows_of_k in found.items():
+            self._cache[k] = _Entry(now, rows_of_k, self._page)
+            self._pending.pop(k, None)
+
+    def wrote(self, ticket_id: str, body: Mapping[str, Any], owner: str | None) -> None:
+        """Our PATCH ``body`` to ``ticket_id``, applied to its cached row without a read.
+
+        A new status leaves the row's ``baseStatus`` unknown (the account maps status names
+        to bases: not known here), so the ticket counts as open but never as in attendance
+        until it is read again; a new owner is ``owner`` (the name routed to) or unknown.
+        """
+        key = self._orgs.get(str(ticket_id))
+        entry = self._cache.get(key) if key is not None else None
+        if entry is None:
+            return
+        for row in entry.rows:
+            if str(row.get("id")) != str(ticket_id):
+                continue
+            if "status" in body:
+                row["status"] = body["status"]
+                row.pop("baseStatus", None)
+            if "owner" in body or "ownerTeam" in body:
+                row["owner"] = {"businessName": owner} if owner else None
+            if "tags" in body:
+                row["tags"] = list(body["tags"])
 
     def forget(self, ticket_id: str) -> None:
         """Drop the cached tickets of ``ticket_id``'s organization (after our writes)."""
@@ -336,9 +431,11 @@ class ContextReader:
 
 
 __all__ = [
+    "BATCH",
     "CONTEXT_TTL",
     "ContextReader",
     "ContextSources",
+    "client_keys",
     "in_attendance",
     "org_filter",
     "org_key",

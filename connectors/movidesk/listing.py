@@ -116,6 +116,8 @@ class Listing:
     past_margin: timedelta = PAST_MARGIN
     calls: int = 0
     """List calls made (for tests and the read-cost report)."""
+    on_page: Callable[[list[dict[str, Any]]], None] | None = None
+    """Told of each page read, before its tickets are handed out (context prefetch)."""
 
     def changed_since(self, start: datetime, until: datetime | None = None) -> Iterator[TicketRef]:
         """Tickets with ``lastUpdate >= start`` (and ``< until``), ascending; none skipped.
@@ -160,6 +162,8 @@ class Listing:
             if until is not None:
                 where = f"({where}) and lastUpdate lt {odata_datetime(ceil_ms(until))}"
             page = self._page(path, where, call)
+            if self.on_page is not None:
+                self.on_page(page)
             progressed = False
             for row in page:
                 checked_ticket(row, call)

@@ -36,8 +36,12 @@ class MovideskSettings(ConnectorSettingsBase):
         description="Person id (Cód. Ref.) of the agent helpdesk-sync writes as: createdBy "
         "of its notes and of the tickets it opens.",
     )
-    day_limit_per_minute: int = Field(
-        default=10, ge=1, description="Requests per rolling minute during the day window."
+    day_limit_per_minute: int | None = Field(
+        default=10,
+        ge=1,
+        description="Requests per rolling minute during the day window; null turns the "
+        "pacing off (only for an account whose Movidesk plan has no day limit: three "
+        "refused requests lock the API for 60 s).",
     )
     day_window: str = Field(
         default=DEFAULT_DAY_WINDOW,

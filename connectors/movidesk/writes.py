@@ -449,7 +449,8 @@ def merge_custom(
 
 __all__ = [
     "FIELD_ACTIONS", "NEW_TICKETS", "CustomChange", "Patch", "Plan", "Step",
-    "WriteRules", "custom_date", "field_changes", "holds", "merge_custom", "merge_text",
+    "WriteRules", "custom_date", "field_changes", "holds", "merge_custom",
+    "merge_text",
     "new_action", "new_ticket_body", "plan", "route_fields", "status_fields", "task_text",
     "urgency",
 ]  # fmt: skip

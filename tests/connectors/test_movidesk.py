@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 import responses
 from pydantic import ValidationError
 from responses import matchers
@@ -1138,6 +1140,13 @@ def test_settings_build_the_connector() -> None:
     assert connector.request_type_field == "category"
     assert isinstance(connector.http.budget, DayNightBudget)
     assert connector.http.budget.limit == 10
+    unpaced = build_connector(conf.model_copy(update={"day_limit_per_minute": None}))
+    assert isinstance(unpaced, MovideskConnector)
+    assert unpaced.http.budget is None
+    with pytest.raises(ValidationError, match="greater than or equal to 1"):
+        MovideskSettings(
+            name="e", kind="movidesk", mapping="emissor", agent_ref="a", day_limit_per_minute=0
+        )
     with pytest.raises(ValidationError, match="must look like 07:01-18:59"):
         MovideskSettings(
             name="e", kind="movidesk", mapping="emissor", agent_ref="a", day_window="7h"
@@ -1167,3 +1176,43 @@ def test_a_config_file_entry_of_kind_movidesk(
     assert isinstance(conf, MovideskSettings)
     assert conf.base_url == BASE
     assert json.loads(conf.model_dump_json())["day_limit_per_minute"] == 10
+
+
+# ------------------------------------------------------------------ context batches
+
+
+def test_a_full_context_batch_stays_under_the_iis_query_string_limit() -> None:
+    from connectors.movidesk.api import ticket_query
+    from connectors.movidesk.context import (
+        BATCH,
+        CONTEXT_EXPAND,
+        CONTEXT_SELECT,
+        CONTEXT_TOP,
+        org_filter,
+    )
+
+    keys = [("organization", str(184_000_000 + n)) for n in range(BATCH)]
+    params = ticket_query(
+        filter=org_filter(*keys, after=999_999_999),
+        orderby="id asc",
+        top=CONTEXT_TOP,
+        select=CONTEXT_SELECT,
+        expand=CONTEXT_EXPAND,
+    )
+    request = requests.Request("GET", f"{BASE}/tickets", params={**params, "token": TOKEN})
+    query = urlsplit(request.prepare().url or "").query
+    assert len(query) < 2048  # IIS's default maxQueryString
+
+
+def test_client_keys_name_every_customer_of_a_ticket() -> None:
+    from connectors.movidesk.context import client_keys
+
+    row = {
+        "clients": [
+            {"id": "1", "personType": 1, "organization": {"id": "900"}},
+            {"id": "2", "personType": 2, "organization": None},
+            {"id": "3", "personType": 1, "organization": None},  # a person on their own
+            {"id": "4", "personType": 2, "isDeleted": True},
+        ]
+    }
+    assert client_keys(row) == {("organization", "900"), ("client", "2")}

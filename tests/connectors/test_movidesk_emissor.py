@@ -321,27 +321,50 @@ def org_queries(world: World) -> list[str]:
     ]
 
 
-def test_context_costs_one_query_per_organization_and_one_after_our_writes(
-    world: World,
-) -> None:
+def orgs_in(query: str) -> set[str]:
+    return set(re.findall(r"organization/id eq '(\d+)'", query))
+
+
+def test_context_costs_one_batched_query_and_our_writes_keep_it_true(world: World) -> None:
     world.run()
-    queries = org_queries(world)
-    # 8 organizations have tickets in the window; PH Elétrica is read again after our
-    # write to its first ticket (the cache is dropped). Cafeteria Luar's first ticket is
-    # the one in attendance (not written), its second the one merged: no read after it.
-    assert world.connector.context.calls == len(queries) == 9
-    assert len(set(queries)) == 8
-    assert all("baseStatus ne 'Closed'" in q for q in queries)
+    # One query reads the 8 organizations of the listed page together.
+    [query] = org_queries(world)
+    assert world.connector.context.calls == 1
+    assert len(orgs_in(query)) == 8
+    assert "baseStatus ne 'Closed'" in query
     call = next(c for c in world.sandbox.calls if "organization/id" in str(c.query))
     assert call.query["$top"] == ["100"]
+    assert call.query["$orderby"] == ["id asc"]
     assert call.query["$select"] == ["id,subject,category,createdDate,tags,baseStatus"]
-    world.clock.now += timedelta(seconds=30)  # within the TTL: the echo pass reads from cache
+    # Our writes were applied to the cached rows instead of reading them again: the
+    # merged ticket's new status, its base now unknown (never taken for one in attendance).
+    merged = world.ticket("duplicate_merge")
+    key = world.connector.context._orgs[str(merged)]
+    [row] = [r for r in world.connector.context._cache[key].rows if r["id"] == merged]
+    assert row["status"] == "Pendente Suporte"
+    assert "baseStatus" not in row
+    world.clock.now += timedelta(seconds=30)  # within the TTL: the echo pass reads nothing
     assert world.run() == []
-    # Only the organizations we wrote to are read again (their entries were dropped), but
-    # PH Elétrica, whose entry was read again after the write, in the first pass: 6 - 1.
-    written = {world.connector.context._orgs[str(w.ticket_id)] for w in world.sandbox.writes}
-    assert len(written) == 6
-    assert world.connector.context.calls == 9 + 5
+    assert world.connector.context.calls == 1
+
+
+def test_context_reads_page_through_many_open_tickets(
+    tmp_path: Path, mock: responses.RequestsMock
+) -> None:
+    world = make_world(tmp_path, mock)
+    ph = world.ticket("duplicate_card_newer")
+    client = world.sandbox.tickets[ph].clients[0]
+    for n in range(130):  # a busy customer: more open tickets than one page
+        world.sandbox.add_ticket(
+            f"Dúvida {n}", clients=[client], created_at=T0 - timedelta(days=40), actions=[]
+        )
+    world.run()
+    reads = [c for c in world.sandbox.calls if "organization/id" in str(c.query)]
+    assert len(reads) == 2  # the batch of 8 organizations, in two pages
+    assert any("id gt " in c.query["$filter"][0] for c in reads)
+    # Still the duplicate branch: the card ticket was found among 130 others.
+    [note] = notes(to(world.sandbox.writes, world.ticket("duplicate_card"))[0])
+    assert f"({ph})" in note
 
 
 def test_without_context_settings_no_extra_call_and_no_facts(
