@@ -309,8 +309,9 @@ def api_error(response: requests.Response) -> tuple[str, tuple[str, ...]]:
     """The API's own message and error codes from a JSON error body (never the raw body).
 
     Understands Freshdesk (``description`` + ``errors[].field/message/code`` or
-    ``code``/``message``), Salesforce (a list of ``message``/``errorCode``) and plain
-    ``message``/``error`` objects. Non-JSON bodies (HTML error pages, the opaque 429 text)
+    ``code``/``message``), Salesforce (a list of ``message``/``errorCode``), plain
+    ``message``/``error`` objects and a body that is one JSON string (Movidesk's
+    ``"Customers is required"``). Non-JSON bodies (HTML error pages, the opaque 429 text)
     give the HTTP reason phrase only: they are not known to be free of ticket data.
     """
     reason = response.reason or "error"
@@ -331,6 +332,8 @@ def api_error(response: requests.Response) -> tuple[str, tuple[str, ...]]:
             items = data["errors"]
     elif isinstance(data, list):
         items = data
+    elif isinstance(data, str) and data.strip():
+        parts.append(data.strip())
     details: list[str] = []
     for item in items:
         if not isinstance(item, dict):
@@ -391,6 +394,11 @@ def _where(method: str, url: str) -> str:
 
 class HttpClient:
     """A ``requests.Session`` with timeouts, retries, a rate budget and error mapping."""
+
+    @staticmethod
+    def redact(message: str) -> str:
+        """An API error message as it may be shown: subclasses hide their secrets in it."""
+        return message
 
     def __init__(
         self,
@@ -591,6 +599,7 @@ class HttpClient:
     ) -> ConnectorError:
         status = response.status_code
         message, codes = api_error(response)
+        message = self.redact(message)
         cls = None
         for rule in (classify, self.classify):
             cls = cls or (rule(status, codes) if rule else None)

@@ -29,13 +29,12 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
-from sync.contract import ConnectorError, FatalError, RetriableError
+from sync.contract import FatalError
 
-from .._http import MAX_MESSAGE, Classifier, HttpClient
+from .._http import HttpClient
 
 HELPDESK = "movidesk"
 DEFAULT_BASE_URL = "https://api.movidesk.com/public/v1"
@@ -192,45 +191,12 @@ def mask_transport_logs() -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def json_string_message(response: requests.Response) -> str | None:
-    """The message of a JSON-string error body (``"Customers is required"``), if that."""
-    try:
-        data = response.json()
-    except ValueError:
-        return None
-    if not isinstance(data, str) or not data.strip():
-        return None
-    text = mask_token(data.strip())
-    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
-
-
 class MovideskHttp(HttpClient):
-    """``HttpClient`` that also reads a JSON-string error body as the API's message."""
+    """``HttpClient`` whose error messages never show the token (it rides in the query)."""
 
-    def _status_error(
-        self,
-        response: requests.Response,
-        method: str,
-        url: str,
-        ticket_id: str | None,
-        retry_after: float | None,
-        classify: Classifier | None,
-    ) -> ConnectorError:
-        error = super()._status_error(response, method, url, ticket_id, retry_after, classify)
-        message = json_string_message(response)
-        if message is None:
-            return error
-        where = method + " " + urlsplit(url).path
-        text = f"{response.status_code} {message} ({where})"
-        kw: dict[str, Any] = {
-            "helpdesk": error.helpdesk,
-            "ticket_id": error.ticket_id,
-            "status": error.status,
-            "request_id": error.request_id,
-        }
-        if isinstance(error, RetriableError):
-            return RetriableError(text, retry_after=error.retry_after, **kw)
-        return type(error)(text, **kw)
+    @staticmethod
+    def redact(message: str) -> str:
+        return mask_token(message)
 
 
 def shape_error(call: str, expected: str, got: Any) -> FatalError:
@@ -306,7 +272,6 @@ __all__ = [
     "checked_ticket",
     "floor_ms",
     "get_ticket",
-    "json_string_message",
     "mask_token",
     "mask_transport_logs",
     "odata_datetime",

@@ -776,6 +776,9 @@ def test_api_error_reads_freshdesk_and_other_shapes() -> None:
         "Session expired (INVALID_SESSION_ID)",
         ("INVALID_SESSION_ID",),
     )
+    movidesk = b'"Customers is required"'
+    assert api_error(response(400, movidesk)) == ("Customers is required", ())
+    assert api_error(response(400, b'"  "')) == ("Bad Request", ())
     assert api_error(
         response(502, b"<html>Bad Gateway for ticket 42 CPF</html>", "Bad Gateway")
     ) == (
