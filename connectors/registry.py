@@ -33,6 +33,7 @@ from sync.errors import ConfigError
 
 from .freshdesk.settings import FreshdeskSettings
 from .movidesk.settings import MovideskSettings
+from .salesforce.settings import SalesforceSettings
 from .settings import ConnectorSettingsBase
 
 S_contra = TypeVar("S_contra", bound=ConnectorSettingsBase, contravariant=True)
@@ -109,13 +110,20 @@ def _movidesk(settings: MovideskSettings, *, overlap: timedelta) -> Connector:
     )
 
 
+def _salesforce(settings: SalesforceSettings, *, overlap: timedelta) -> Connector:
+    from .salesforce import build
+
+    return build(settings, overlap=overlap)
+
+
 CONNECTORS: dict[str, ConnectorKind[Any]] = {
     "freshdesk": ConnectorKind(FreshdeskSettings, _freshdesk),
     "movidesk": ConnectorKind(MovideskSettings, _movidesk),
+    "salesforce": ConnectorKind(SalesforceSettings, _salesforce),
 }
 """Every helpdesk the daemon can poll, by ``kind``."""
 
-PLANNED_KINDS: tuple[str, ...] = ("salesforce",)
+PLANNED_KINDS: tuple[str, ...] = ()
 """Kinds the design names whose connectors are not built yet: refused with that reason."""
 
 

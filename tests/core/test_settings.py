@@ -11,8 +11,10 @@ import pytest
 from pydantic import SecretStr
 
 from cli.settings import ConnectorSettings, ScopeSettings, load_settings
+from connectors import registry
 from connectors.freshdesk.settings import FreshdeskSettings
 from connectors.registry import CONNECTORS, PLANNED_KINDS, build_connector
+from connectors.salesforce.settings import SalesforceSettings
 from connectors.settings import ConnectorSettingsBase
 from connectors.settings import ScopeSettings as SharedScopeSettings
 from sync.errors import ConfigError
@@ -76,20 +78,22 @@ def test_scope_settings_are_the_shared_model() -> None:
     assert ScopeSettings is SharedScopeSettings
 
 
-@pytest.mark.parametrize("kind", ["salesforce"])
-def test_a_planned_helpdesk_is_refused_as_not_available_yet(tmp_path: Path, kind: str) -> None:
+def test_a_planned_helpdesk_is_refused_as_not_available_yet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry, "PLANNED_KINDS", ("zendesk",))
     path = write(
         tmp_path,
         "connectors:\n"
         "  - name: helpdesk\n"
-        f"    kind: {kind}\n"
+        "    kind: zendesk\n"
         "    base_url: https://acme.example.com\n"
         "    mapping: sac\n",
     )
     assert load_error(path) == (
         "invalid configuration:\n"
-        f"{path}:3: connectors[0].kind: kind '{kind}' of connector 'helpdesk' is not "
-        "available yet; available: freshdesk, movidesk"
+        f"{path}:3: connectors[0].kind: kind 'zendesk' of connector 'helpdesk' is not "
+        "available yet; available: freshdesk, movidesk, salesforce"
     )
 
 
@@ -105,7 +109,7 @@ def test_an_unknown_kind_names_the_allowed_kinds(tmp_path: Path) -> None:
     assert load_error(path) == (
         "invalid configuration:\n"
         f"{path}:4: connectors[0].kind: unknown kind 'zendesk' of connector 'zd'; "
-        "allowed: freshdesk, movidesk (not available yet: salesforce)"
+        "allowed: freshdesk, movidesk, salesforce"
     )
 
 
@@ -170,10 +174,10 @@ def test_connector_settings_validates_like_a_config_entry() -> None:
     )
     assert isinstance(conf, FreshdeskSettings)
     with pytest.raises(ConfigError) as info:
-        ConnectorSettings(name="sf", kind="salesforce", base_url="https://x", mapping="sac")
+        ConnectorSettings(name="zd", kind="zendesk", base_url="https://x", mapping="sac")
     assert str(info.value) == (
-        "connectors[sf].kind: kind 'salesforce' of connector 'sf' is not available yet; "
-        "available: freshdesk, movidesk"
+        "connectors[zd].kind: unknown kind 'zendesk' of connector 'zd'; "
+        "allowed: freshdesk, movidesk, salesforce"
     )
 
 
@@ -184,13 +188,37 @@ def test_every_registered_helpdesk_has_its_own_settings_model() -> None:
         assert kind not in PLANNED_KINDS
 
 
-def test_building_a_kind_without_connector_names_the_available_ones() -> None:
-    conf = ConnectorSettingsBase.model_construct(name="sf", kind="salesforce")
+def test_building_a_kind_without_connector_names_the_available_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(registry, "PLANNED_KINDS", ("zendesk",))
+    conf = ConnectorSettingsBase.model_construct(name="zd", kind="zendesk")
     with pytest.raises(ConfigError) as info:
         build_connector(conf)
     assert str(info.value) == (
-        "connectors[sf].kind: 'salesforce' is not available yet; available: freshdesk, movidesk"
+        "connectors[zd].kind: 'zendesk' is not available yet; "
+        "available: freshdesk, movidesk, salesforce"
     )
+
+
+def test_a_salesforce_entry_builds_its_connector(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "connectors:\n"
+        "  - name: eps\n"
+        "    kind: salesforce\n"
+        "    mapping: eps\n"
+        "    auth: session\n"
+        "    session_id: 00Dxx!token\n"
+        "    instance_url: https://acme.my.salesforce.com\n",
+    )
+    [conf] = load_settings(path).connectors
+    assert isinstance(conf, SalesforceSettings)
+    connector = build_connector(conf)
+    assert (connector.kind, connector.write_batch) == ("salesforce", 200)
+    bad = path.read_text().replace("    session_id: 00Dxx!token\n", "")
+    path.write_text(bad)
+    assert "session_id" in load_error(path)
 
 
 MOVIDESK = """\

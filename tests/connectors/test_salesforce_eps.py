@@ -1,0 +1,271 @@
+"""The EPS mapping end to end on the Salesforce sandbox, through simple-salesforce's calls.
+
+The real ``Engine`` (SQLite store in ``tmp_path``, ``load_mapping("eps")``, a fixed clock
+on a Thursday morning in São Paulo) runs ``SalesforceConnector`` against
+``SalesforceSandbox`` seeded with ``setup_eps_org``, through ``responses``. The org has an
+active assignment rule that would move every case written without
+``Sforce-Auto-Assign: FALSE`` to the GSO queue: a missing header shows as a wrong owner.
+Cases are written the way N1 agents write them: the SOP data as an internal CaseComment
+in HTML or plain lines, sometimes in the org's "Comentário Interno" field, the request
+type in the case's ``Type``. Each test asserts what the org holds afterwards.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+import responses
+from simple_salesforce import Salesforce
+
+from connectors.salesforce import SalesforceClient, SalesforceConnector, WriteRules
+from engine.engine import Engine, PassResult
+from engine.store import Store
+from sandboxes.salesforce import DEFAULT_BASE_URL, DEFAULT_SESSION, SalesforceSandbox
+from sandboxes.salesforce.seeds import EpsOrg, setup_eps_org
+from sync.mapping_loader import load_mapping
+
+T0 = datetime(2026, 11, 19, 12, 0, tzinfo=UTC)  # Thursday 09:00 in São Paulo
+_TAGS = re.compile(r"<[^>]+>")
+
+VOUCHER_HTML = (
+    "<p>Cliente pediu o voucher pq o email saiu errado na compra.</p>"
+    "<p><b>Número do pedido GAR:</b>&nbsp;8812734</p>"
+    "<p><b>Status do pedido GAR:</b>&nbsp;Emitido</p>"
+    "<p><b>E-mail para envio do voucher:</b> maria.oliveira@exemplo.com.br</p>"
+    "<p><b>CPF do Cliente:</b>&nbsp;529.982.247-25</p>"
+    "<p><b>Motivo do Voucher:</b> Correção de E-mail</p>"
+    "<p><b>Conformidade com a Política de Garantia:</b> Sim</p>"
+)
+VOUCHER_NO_CPF = (
+    "Número do pedido GAR: 8812999\nStatus do pedido GAR: Emitido\n"
+    "E-mail para envio do voucher: joao@exemplo.com.br\n"
+    "Motivo do Voucher: erro de emissão\nConformidade com a Política de Garantia: Sim"
+)
+CRITICAL = (
+    "<p>Cliente ligou na ouvidoria reclamando da demora, pedido GAR 8813001.</p>"
+    "<p>Número do pedido GAR: 8813001</p><p>Status do pedido GAR: Em validação</p>"
+)
+
+
+@dataclass
+class Clock:
+    now: datetime = T0
+    sleeps: list[float] = field(default_factory=list)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+
+@dataclass
+class World:
+    clock: Clock
+    sandbox: SalesforceSandbox
+    org: EpsOrg
+    store: Store
+
+    def engine(self) -> Engine:
+        """A fresh connector and engine on the same store, as after a restart."""
+        session = requests.Session()
+        client = SalesforceClient(
+            lambda: Salesforce(
+                session_id=DEFAULT_SESSION,
+                instance_url=DEFAULT_BASE_URL,
+                session=session,
+                version="59.0",
+            ),
+            connector="eps",
+            sleep=self.clock.sleep,
+        )
+        connector = SalesforceConnector(
+            "eps",
+            client,
+            comment_field="Comentario_Interno__c",
+            rules=WriteRules(critical_field="IsEscalated"),
+            now=self.clock,
+        )
+        return Engine(
+            connector,
+            load_mapping("eps"),
+            self.store,
+            clock=self.clock,
+            initial_lookback=timedelta(days=2),
+        )
+
+    def run(self) -> PassResult:
+        result = self.engine().run_pass()
+        assert result.ok, [t.error for t in result.tickets if t.error]
+        assert result.unavailable is None, result.unavailable
+        return result
+
+    def case(self, case_id: str) -> dict[str, object]:
+        return self.sandbox.record(case_id)
+
+    def notes(self, case_id: str) -> list[str]:
+        """Our internal comments on the case, as plain text."""
+        return [
+            html.unescape(_TAGS.sub(" ", str(c["CommentBody"])))
+            for c in self.sandbox.records("CaseComment")
+            if c["ParentId"] == case_id and "hs-ref:" in str(c["CommentBody"])
+        ]
+
+    def tasks(self, case_id: str) -> list[dict[str, object]]:
+        return [t for t in self.sandbox.records("Task") if t["WhatId"] == case_id]
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    clock = Clock()
+    sandbox = SalesforceSandbox(clock=clock, assignment_queue="GSO")
+    org = setup_eps_org(sandbox)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        sandbox.install(rsps)
+        with Store(f"sqlite:///{tmp_path / 'state.sqlite'}", clock=clock) as store:
+            yield World(clock, sandbox, org, store)
+
+
+def seed(world: World, subject: str, type_: str, comment: str, **kw: object) -> str:
+    agent = world.org.users["ana.souza"]
+    return world.sandbox.add_case(
+        subject,
+        owner_id=agent,
+        status="Novo",
+        type=type_,
+        comments=[(comment, False, agent, T0 - timedelta(minutes=30))],
+        created_at=T0 - timedelta(hours=1),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_a_complete_voucher_goes_to_backoffice_with_its_48_business_hour_task(
+    world: World,
+) -> None:
+    case = seed(world, "Voucher - email errado", "Voucher", VOUCHER_HTML)
+
+    world.run()
+
+    record = world.case(case)
+    assert record["OwnerId"] == world.org.queues["Backoffice EPS"]  # not moved to GSO
+    assert record["Status"] == "Escalado"
+    [note] = world.notes(case)
+    assert "Backoffice EPS" in note
+    [task] = world.tasks(case)
+    # 48 business hours (08:00-18:00, Mon-Fri, national holidays) from the comment,
+    # Thursday 19 08:30: 9.5 h that day, Friday 20 (Consciência Negra) off, 10 h on
+    # Monday to Wednesday, 8.5 h on Thursday 26: due 16:30 in São Paulo.
+    assert str(task["ActivityDate"]) == date(2026, 11, 26).isoformat()
+    assert str(task["ReminderDateTime"]).startswith("2026-11-26 19:30")
+    assert task["OwnerId"] == world.org.queues["Backoffice EPS"]
+    assert "hs-ref:" in str(task["Description"])
+    writes = [w for w in world.sandbox.writes if w.sobject == "Case"]
+    assert writes
+    assert all(not w.auto_assign for w in writes)
+
+
+def test_an_incomplete_case_gets_one_note_naming_what_is_missing_and_stays(
+    world: World,
+) -> None:
+    case = seed(world, "voucher", "Voucher", VOUCHER_NO_CPF)
+
+    world.run()
+    world.clock.now += timedelta(minutes=2)
+    world.run()  # the echo of our own writes
+
+    record = world.case(case)
+    assert record["OwnerId"] == world.org.users["ana.souza"]
+    assert record["Status"] == "Em andamento"
+    [note] = world.notes(case)
+    assert "CPF" in note
+    assert world.tasks(case) == []
+
+
+def test_data_in_the_comment_field_counts_and_a_critical_case_is_marked(world: World) -> None:
+    in_field = world.sandbox.add_case(
+        "Voucher",
+        owner_id=world.org.users["bruno.lima"],
+        status="Novo",
+        type="Voucher",
+        fields={"Comentario_Interno__c": html.unescape(_TAGS.sub("\n", VOUCHER_HTML))},
+        created_at=T0 - timedelta(hours=1),
+    )
+    critical = seed(world, "Reclamação ouvidoria", "Caso crítico - Ouvidoria/Corporativo", CRITICAL)
+
+    world.run()
+
+    assert world.case(in_field)["OwnerId"] == world.org.queues["Backoffice EPS"]
+    record = world.case(critical)
+    assert record["OwnerId"] == world.org.queues["Supervisor EPS"]
+    assert record["IsEscalated"] is True
+
+
+def test_many_cases_are_written_in_collections_of_200(world: World) -> None:
+    cases = [seed(world, f"Voucher {n}", "Voucher", VOUCHER_HTML) for n in range(230)]
+
+    world.run()
+
+    assert {world.case(c)["OwnerId"] for c in cases} == {world.org.queues["Backoffice EPS"]}
+    collections = [
+        c for c in world.sandbox.calls if c.path.endswith("/composite/sobjects") and c.status == 200
+    ]
+    updates = [c for c in collections if c.method == "PATCH"]
+    inserts = [c for c in collections if c.method == "POST"]
+    assert len(updates) == 2  # 230 case updates: ceil(230 / 200)
+    assert len(inserts) == 3  # 460 comments and tasks: ceil(460 / 200)
+    assert sum(len(world.notes(c)) for c in cases) == 230
+
+
+def test_a_locked_case_fails_alone_and_lands_once_on_a_later_pass(world: World) -> None:
+    locked = seed(world, "Voucher A", "Voucher", VOUCHER_HTML)
+    other = seed(world, "Voucher B", "Voucher", VOUCHER_HTML)
+    world.sandbox.lock_record(locked, times=10)
+
+    first = world.engine().run_pass()
+
+    assert world.case(other)["OwnerId"] == world.org.queues["Backoffice EPS"]
+    assert world.case(locked)["OwnerId"] == world.org.users["ana.souza"]
+    assert first.failed == 1
+    world.sandbox.unlock_record(locked)
+    world.clock.now += timedelta(minutes=1)
+    world.run()
+    assert world.case(locked)["OwnerId"] == world.org.queues["Backoffice EPS"]
+    assert len(world.notes(locked)) == 1
+    assert len(world.tasks(locked)) == 1
+    assert len(world.notes(other)) == 1
+
+
+class Crash(BaseException):
+    """The process dies: not an ``Exception``, nothing in the engine catches it."""
+
+
+def test_a_crash_after_the_inserts_leaves_one_comment_and_one_task(world: World) -> None:
+    case = seed(world, "Voucher", "Voucher", VOUCHER_HTML)
+    from sandboxes.faults import Faults
+
+    crashed: list[object] = []
+
+    def crash(write: object) -> None:
+        if not crashed:
+            crashed.append(write)
+            raise Crash
+
+    world.sandbox.inject(Faults(method="POST", path=r"/composite/sobjects$", after_write=crash))
+    with pytest.raises(Crash):
+        world.engine().run_pass()
+    assert crashed
+    world.clock.now += timedelta(minutes=1)
+
+    result = world.run()  # the restart
+
+    assert result.reconciled >= 1
+    assert len(world.notes(case)) == 1
+    assert len(world.tasks(case)) == 1
+    assert world.case(case)["Status"] == "Escalado"
