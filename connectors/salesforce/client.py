@@ -19,10 +19,12 @@ Theory of operation
   ``INVALID_QUERY_LOCATOR`` ``RetriableError`` (the pass restarts from its cursor); any
   other 4xx ``FatalError``. A message is the API's ``message`` and ``errorCode``, never
   the body (it may quote ticket data) and never the URL's query.
-* Retries (tenacity, exponential backoff with jitter): a row lock is retried for every
-  call (Salesforce wrote nothing); a 5xx, timeout or connection error only for calls safe
-  to repeat (``idempotent``: reads, and the PATCH of absolute field values). A POST that
-  creates records is never resent on an ambiguous failure: the engine looks it up.
+* Retries (tenacity, exponential backoff with jitter): a row lock and the concurrent
+  request limit (``REQUEST_LIMIT_EXCEEDED`` "ConcurrentPerOrgLongTxn") are retried for
+  every call (Salesforce ran nothing; the daily limit is not retried in place); a 5xx,
+  timeout or connection error only for calls safe to repeat (``idempotent``: reads, and
+  the PATCH of absolute field values). A POST that creates records is never resent on an
+  ambiguous failure: the engine looks it up.
 * Budget: after each call the ``Sforce-Limit-Info`` header (``sf.api_usage``) gives the
   org's daily usage. At ``daily_budget_share`` of the allocation the client pauses: the
   read that saw it raises ``BudgetPaused`` (a ``RetriableError``, logged once with event
@@ -174,6 +176,13 @@ def error_details(content: Any) -> tuple[str, tuple[str, ...]]:
 def is_lock(codes: tuple[str, ...], message: str) -> bool:
     """A row lock: ``UNABLE_TO_LOCK_ROW``, also when a flow or trigger error wraps it."""
     return bool(LOCK_CODES & set(codes)) or "UNABLE_TO_LOCK_ROW" in message
+
+
+def is_concurrency_limit(status: int, codes: tuple[str, ...], message: str) -> bool:
+    """``REQUEST_LIMIT_EXCEEDED`` for too many long requests at once (``ConcurrentPer...``),
+    not the daily allocation: the request was refused before it ran, so it is resent after
+    a backoff, whatever its method."""
+    return status == 403 and bool(LIMIT_CODES & set(codes)) and "concurrent" in message.lower()
 
 
 def error_class(status: int, codes: tuple[str, ...], message: str) -> type[ConnectorError]:
@@ -367,7 +376,11 @@ class SalesforceClient:
             error = contract_error(exc.status, exc.content, what, ticket_id)
             _, codes = error_details(exc.content)
             lock = is_lock(codes, str(error))
-            if lock or (isinstance(error, RetriableError) and idempotent and exc.status >= 500):
+            if (
+                lock
+                or is_concurrency_limit(exc.status, codes, str(error))
+                or (isinstance(error, RetriableError) and idempotent and exc.status >= 500)
+            ):
                 raise _Transient(error) from None
             raise error from None
         except requests.exceptions.RequestException as exc:

@@ -36,7 +36,7 @@ from typing import Any
 
 import requests
 
-from sync.actions import AddNote, CreateTask
+from sync.actions import AddNote, CreateChildTicket, CreateTask
 from sync.contract import (
     AuthError,
     ConnectorError,
@@ -139,7 +139,7 @@ class SalesforceConnector:
         ticket = normalize.ticket(
             record, request_type_field=self.request_type_field, comment_field=self.comment_field
         )
-        return Loaded(ref=ref, ticket=ticket)
+        return Loaded(ref=ref, ticket=ticket, context=normalize.context(record))
 
     def _read_case(self, case_id: str) -> dict[str, Any]:
         soql = self.listing.case_query(f"Id = {normalize.soql_id(case_id)}")
@@ -271,6 +271,7 @@ class SalesforceConnector:
         in the cases; one query of each kind needed per 200 cases."""
         notes = _wanted(batch, AddNote)
         tasks = _wanted(batch, CreateTask)
+        kids = _wanted(batch, CreateChildTicket)
         fields = _wanted(batch, *writes.FIELD_ACTIONS)
         found: list[EffectResult] = []
         if notes:
@@ -282,6 +283,13 @@ class SalesforceConnector:
                 "SELECT Id, WhatId, Description FROM Task WHERE WhatId IN {ids}", "WhatId", tasks
             )
             found += _by_marker(tasks, rows, "Description")
+        if kids:
+            rows = self._children(
+                "SELECT Id, ParentId, Description FROM Case WHERE ParentId IN {ids}",
+                "ParentId",
+                kids,
+            )
+            found += _by_marker(kids, rows, "Description")
         if fields:
             found += self._find_fields(fields)
         return found

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sync.contract import FatalError
-from sync.model import Attachment, Comment, Party, Ticket
+from sync.model import Attachment, Comment, Context, Party, Ticket
 
 HELPDESK = "salesforce"
 BASE_FIELDS: tuple[str, ...] = (
@@ -48,7 +48,9 @@ COMMENTS_SUBQUERY = (
 FILES_SUBQUERY = (
     "(SELECT ContentDocument.Title, ContentDocument.FileExtension FROM ContentDocumentLinks)"
 )
-CHILDREN = ("CaseComments", "ContentDocumentLinks")
+CASES_SUBQUERY = "(SELECT Id, IsClosed FROM Cases)"
+"""The case's child cases (``ParentId``): the ``children``/``child_answered`` facts."""
+CHILDREN = ("CaseComments", "ContentDocumentLinks", "Cases")
 ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
 
 
@@ -64,7 +66,7 @@ def case_select(extra: Iterable[str | None]) -> list[str]:
 def case_soql(fields: Sequence[str], where: str, order: str = "") -> str:
     """``SELECT <fields>, <comments>, <files> FROM Case WHERE ... [ORDER BY ...]``."""
     # Field API names checked by the settings; WHERE parts built of checked ids/literals.
-    select = ", ".join([*fields, COMMENTS_SUBQUERY, FILES_SUBQUERY])
+    select = ", ".join([*fields, COMMENTS_SUBQUERY, FILES_SUBQUERY, CASES_SUBQUERY])
     soql = f"SELECT {select} FROM Case"  # noqa: S608
     soql += f" WHERE {where}"
     return soql + (f" ORDER BY {order}" if order else "")
@@ -181,7 +183,8 @@ def attachments(record: Mapping[str, Any]) -> tuple[Attachment, ...]:
         extension = _text(document.get("FileExtension"))
         if extension and not title.lower().endswith("." + extension.lower()):
             title = f"{title}.{extension}"
-        out.append(Attachment(name=title, content_type=extension))
+        # Salesforce gives an extension, not a content type: the core guesses it by name.
+        out.append(Attachment(name=title, content_type=None))
     return tuple(out)
 
 
@@ -226,8 +229,19 @@ def ticket(
     )
 
 
+def context(record: Mapping[str, Any]) -> Context:
+    """Facts for timers: ``children`` (child cases) and ``child_answered`` (one is closed)."""
+    kids = children(record, "Cases")
+    if not kids:
+        return Context()
+    return Context(
+        facts={"children": len(kids), "child_answered": any(k.get("IsClosed") for k in kids)}
+    )
+
+
 __all__ = [
     "BASE_FIELDS",
+    "CASES_SUBQUERY",
     "CHILDREN",
     "attachments",
     "case_select",
@@ -235,6 +249,7 @@ __all__ = [
     "children",
     "comments",
     "compact",
+    "context",
     "parse_stamp",
     "scalar_fields",
     "soql_datetime",

@@ -17,8 +17,12 @@ Theory of operation
   - ``CreateTask`` -> one Task ``{WhatId, Subject (≤255), ActivityDate (the due's date in
     task_timezone), ReminderDateTime (the due, UTC), IsReminderSet: true, OwnerId (user,
     else queue), Description (the description and the marker footer)}``;
-  - child tickets, new tickets, merges and team-only routes are rejected with a reason
-    (not written by this connector).
+  - ``CreateChildTicket`` -> one Case ``{ParentId, Subject (≤255), Description (the
+    description and the marker footer), OwnerId (the group's queue or the owner),
+    SuppliedEmail (the requester e-mail, when given)}``; a child's ``due`` has no Case
+    field and is not written (the mapping's timers follow the child instead);
+  - new unlinked tickets, merges and team-only routes are rejected with a reason (not
+    written by this connector).
 
 * The connector sends the Case records with ``PATCH composite/sobjects`` and the comments
   and tasks with ``POST composite/sobjects`` (≤200 records a call, ``allOrNone: false``);
@@ -38,6 +42,7 @@ from zoneinfo import ZoneInfo
 from sync.actions import (
     Action,
     AddNote,
+    CreateChildTicket,
     CreateTask,
     MarkCritical,
     Resolve,
@@ -171,6 +176,27 @@ def task_record(
     return Record(body, [effect.key], case_id)
 
 
+def child_record(
+    case_id: str, effect: Effect, action: CreateChildTicket, ids: Ids, rules: WriteRules
+) -> Record:
+    """A child Case of ``case_id``, carrying the effect's marker in its Description."""
+    footer = footer_text(rules.marker_footer, effect.key)
+    room = DESCRIPTION_CHARS - len(footer) - 2
+    body: dict[str, Any] = {
+        "attributes": {"type": "Case"},
+        "ParentId": case_id,
+        "Subject": action.subject[:SUBJECT_CHARS],
+        "Description": action.description.strip()[:room] + "\n\n" + footer,
+    }
+    if action.owner:
+        body["OwnerId"] = need(ids, "owner", action.owner)
+    elif action.group:
+        body["OwnerId"] = need(ids, "queue", action.group)
+    if action.requester_email:
+        body["SuppliedEmail"] = action.requester_email
+    return Record(body, [effect.key], case_id)
+
+
 def plan_case(case_id: str, effects: Sequence[Effect], ids: Ids, rules: WriteRules) -> CasePlan:
     """One case's effects as records; raises ``NeedId`` for a name not yet resolved."""
     plan = CasePlan(case_id)
@@ -194,6 +220,8 @@ def plan_case(case_id: str, effects: Sequence[Effect], ids: Ids, rules: WriteRul
             plan.inserts.append(comment_record(case_id, effect, action, rules))
         elif isinstance(action, CreateTask):
             plan.inserts.append(task_record(case_id, effect, action, ids, rules))
+        elif isinstance(action, CreateChildTicket):
+            plan.inserts.append(child_record(case_id, effect, action, ids, rules))
         else:
             reason = f"the salesforce connector does not write '{action.kind}' actions"
             plan.refused.append(_refuse(effect.key, reason, case_id))
@@ -236,6 +264,7 @@ __all__ = [
     "Ids",
     "Record",
     "WriteRules",
+    "child_record",
     "comment_record",
     "field_values",
     "fit_bytes",

@@ -76,6 +76,8 @@ class QueryEngine(SandboxState):
             "done": end >= cursor.total,
             "records": cursor.rows[offset:end],
         }
+        if top:
+            self.listed.update(str(r["Id"]) for r in page["records"] if r.get("Id"))
         if end < cursor.total:
             self.cursors[cursor.id] = cursor
             page["nextRecordsUrl"] = f"{DATA_PREFIX}/query/{cursor.id}-{end}"

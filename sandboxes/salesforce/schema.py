@@ -299,6 +299,7 @@ def standard_objects() -> dict[str, ObjectDef]:
         ChildRelationship("Tasks", "Task", "WhatId"),
         ChildRelationship("ContentDocumentLinks", "ContentDocumentLink", "LinkedEntityId"),
         ChildRelationship("Histories", "CaseHistory", "CaseId"),
+        ChildRelationship("Cases", "Case", "ParentId"),
     ):
         case.children[child.name.lower()] = child
     objects["CaseComment"].children["contentdocumentlinks"] = ChildRelationship(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -76,6 +77,8 @@ class SandboxState:
         self.faults: list[Faults] = []
         self.calls: list[Call] = []
         self.writes: list[Write] = []
+        self.listed: Counter[str] = Counter()
+        """Record id → how many query pages handed it out at the top level (read costs)."""
         self.objects: dict[str, ObjectDef] = standard_objects()
         self.data: dict[str, dict[str, Json]] = {name: {} for name in self.objects}
         self.sessions: dict[str, str] = {}
@@ -446,6 +449,21 @@ class SandboxState:
             }
             self._store("ContentDocumentLink", link, at, None)
             return document_id
+
+    def set_case_status(self, case_id: str, status: str) -> None:
+        """An agent changes a case's status in the UI (``IsClosed`` follows, stamps move)."""
+        with self._lock:
+            found = self.find(case_id)
+            known = self.status_of(status)
+            if found is None or found[0] != "Case":
+                raise KeyError(case_id)
+            if known is None:
+                raise ValueError(f"unknown case status {status!r}: add it with add_status")
+            record, now = found[1], self.now()
+            record["Status"] = status
+            record["IsClosed"] = bool(known["IsClosed"])
+            record["ClosedDate"] = now if record["IsClosed"] else None
+            record["SystemModstamp"] = record["LastModifiedDate"] = now
 
     def touch(self, record_id: str, at: datetime) -> None:
         """Set a record's ``SystemModstamp`` and ``LastModifiedDate`` (tests that need many

@@ -23,6 +23,13 @@ subcategory in a custom field, every SOP datum in the agent's internal action (H
 Freshdesk-shaped fault and crash paths of the shared tests are translated to Movidesk calls
 (one ``PATCH /tickets?id=N`` carries a decision's fields and note).
 
+``salesforce`` runs ``SalesforceConnector`` against ``SalesforceSandbox`` through
+simple-salesforce's own calls: a SAC org (one queue per SAC group, the SAC statuses, the
+category in ``Categoria__c``, the data in an internal CaseComment, prints as files). Its
+writes batch several cases in one sObject Collections call, so the Freshdesk-shaped
+crash points are translated to the records written, the poison case is a row the org
+refuses every time (``poison_error``), and its rate limit sends no ``Retry-After``.
+
 ``memory`` runs the connector template (``memory_connector``) on the in-memory
 ``memory_desk``: a sequence cursor, batched writes answered per record, external ids. Its
 tickets are the ``freshdesk`` style's (the category in two fields, the data in notes).
@@ -39,14 +46,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+import requests
 import responses
+from simple_salesforce import Salesforce
 
 from cli.demo import prepare_account
 from connectors._http import HttpClient, RetryPolicy
 from connectors.freshdesk import FreshdeskConnector
 from connectors.movidesk import MovideskConnector
 from connectors.movidesk.api import MovideskHttp
+from connectors.salesforce import SalesforceClient, SalesforceConnector
 from sandboxes import movidesk as mv
+from sandboxes import salesforce as sfs
 from sandboxes.demo_data import SAC_GROUPS
 from sandboxes.freshdesk import (
     DEFAULT_API_KEY,
@@ -96,6 +107,10 @@ class Harness(Protocol):
     mapping: str
     clock: FakeClock
     sleeps: list[float]
+    retry_after: bool
+    """The helpdesk's rate-limit answer says how long to wait (``Retry-After``)."""
+    poison_error: str
+    """What the dead letter of a ticket that keeps failing names (``503``, a row lock)."""
 
     def connector(self) -> Connector: ...
 
@@ -251,6 +266,8 @@ class FreshdeskHarness:
     sleeps: list[float] = field(default_factory=list)
     kind: str = "freshdesk"
     mapping: str = "sac"
+    retry_after: bool = True
+    poison_error: str = "503"
     page_cap: int = 300
     per_page: int = 100
     style: str = "notes"
@@ -532,6 +549,8 @@ class MovideskHarness:
     sleeps: list[float] = field(default_factory=list)
     kind: str = "movidesk"
     mapping: str = "sac"
+    retry_after: bool = True
+    poison_error: str = "503"
     kinds: dict[str, str] = field(default_factory=dict)
     """Effect key -> action kind, of every effect a connector of this harness wrote."""
 
@@ -800,6 +819,202 @@ class MovideskHarness:
         self._set_status(int(ticket_id), "Resolved")
 
 
+# ------------------------------------------------------------------------- Salesforce
+
+SF_STATUSES = (("Open", False), ("Pending", False), ("Resolved", True), ("Closed", True))
+"""The SAC statuses the mapping writes and reads, as the org's CaseStatus values."""
+SF_WRITES = r"/composite/sobjects$"
+"""Every write the connector sends: sObject Collections (updates PATCH, inserts POST)."""
+
+
+@dataclass
+class SalesforceHarness:
+    """``SalesforceConnector`` against ``SalesforceSandbox`` through ``responses``, reached
+    by simple-salesforce's own calls.
+
+    A SAC org: one queue per SAC group (each owning Case and Task), the SAC statuses, the
+    category joined with its subcategory in a custom field (``Categoria__c``, "Cadastro >
+    Status do cadastro com o distribuidor"), every SOP datum in the agent's internal
+    CaseComment (plain text, as Salesforce keeps it), prints as files on the case. An
+    active assignment rule would move every case written without ``Sforce-Auto-Assign:
+    FALSE`` to the SAC queue. Salesforce sends no 429 and no ``Retry-After``: the shared
+    ``429`` fault is its ``REQUEST_LIMIT_EXCEEDED`` (a 403); writes of several cases share
+    one collections call, so the poison case is a row the org refuses every time (a
+    record lock that never clears), not a 503 about one ticket.
+    """
+
+    rsps: responses.RequestsMock
+    clock: FakeClock = field(default_factory=FakeClock)
+    sleeps: list[float] = field(default_factory=list)
+    kind: str = "salesforce"
+    mapping: str = "sac"
+    poison_error: str = "UNABLE_TO_LOCK_ROW"
+    retry_after: bool = False
+    """Whether the helpdesk announces how long to wait (Salesforce does not)."""
+
+    def __post_init__(self) -> None:
+        self.sandbox = sfs.SalesforceSandbox(clock=self.clock, assignment_queue="SAC")
+        self.sandbox.install(self.rsps)
+        for group in SAC_GROUPS:
+            self.sandbox.add_queue(group, developer_name=re.sub(r"\W+", "_", group))
+        for name, closed in SF_STATUSES:
+            self.sandbox.add_status(name, is_closed=closed)
+        self.sandbox.add_field("Case", "Categoria__c", type="string")
+        self.agent = self.sandbox.add_user("Ana Souza", username="ana.souza@example.com")
+
+    def _sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.clock.advance(seconds=seconds)
+
+    def connector(self) -> Connector:
+        session = requests.Session()
+        client = SalesforceClient(
+            lambda: Salesforce(
+                session_id=sfs.DEFAULT_SESSION,
+                instance_url=sfs.DEFAULT_BASE_URL,
+                session=session,
+                version="59.0",
+            ),
+            connector="salesforce",
+            sleep=self._sleep,
+        )
+        return SalesforceConnector(
+            "salesforce", client, request_type_field="Categoria__c", now=self.clock
+        )
+
+    def _ticket(
+        self,
+        category: str,
+        sub: str | None,
+        note: str,
+        attachments: tuple[tuple[str, str], ...],
+        at: datetime | None,
+    ) -> str:
+        at = at or self.clock()
+        return self.sandbox.add_case(
+            f"{category} {sub or ''}".strip(),
+            owner_id=self.agent,
+            status="Open",
+            fields={"Categoria__c": f"{category} > {sub}" if sub else category},
+            comments=[(note, False, self.agent, at)],
+            files=[name for name, _ in attachments],
+            created_at=at - timedelta(minutes=5),
+        )
+
+    def complete_ticket(self, variant: int = 0, *, at: datetime | None = None) -> str:
+        return self._ticket(*COMPLETE[variant % len(COMPLETE)], at)
+
+    def incomplete_ticket(self, *, at: datetime | None = None) -> str:
+        return self._ticket(*INCOMPLETE, (), at)
+
+    def rupture_without_return(self, *, at: datetime | None = None) -> str:
+        return self._ticket(*RUPTURE_NO_RETURN, at)
+
+    def reads_of(self, ticket_id: str) -> int:
+        """Query pages that handed this case out (the listing's and any read by id)."""
+        with self.sandbox._lock:
+            return self.sandbox.listed[ticket_id]
+
+    def complete_the_comment(self, ticket_id: str) -> None:
+        self.sandbox.add_comment(ticket_id, FIX, created_by=self.agent, created_at=self.clock())
+
+    def markers(self) -> Counter[str]:
+        """Each effect key in the org: our comments, tasks and child cases carry one."""
+        found: Counter[str] = Counter()
+        with self.sandbox._lock:
+            for sobject, text in (
+                ("CaseComment", "CommentBody"),
+                ("Task", "Description"),
+                ("Case", "Description"),
+            ):
+                for record in self.sandbox.records(sobject):
+                    found.update(MARKER.findall(str(record.get(text) or "")))
+        return found
+
+    def _writes(self) -> list[Any]:
+        with self.sandbox._lock:
+            return list(self.sandbox.writes)
+
+    def field_updates(self, ticket_id: str) -> list[Any]:
+        return [
+            w.body
+            for w in self._writes()
+            if w.sobject == "Case" and w.method == "PATCH" and w.record_id == ticket_id
+        ]
+
+    def notes_on(self, ticket_id: str) -> list[str]:
+        return [
+            str(w.body.get("CommentBody"))
+            for w in self._writes()
+            if w.sobject == "CaseComment" and w.method == "POST"
+            and w.body.get("ParentId") == ticket_id
+        ]  # fmt: skip
+
+    def children_of(self, ticket_id: str) -> list[str]:
+        return [
+            w.record_id
+            for w in self._writes()
+            if w.sobject == "Case" and w.method == "POST" and w.body.get("ParentId") == ticket_id
+        ]
+
+    @staticmethod
+    def _crash_point(method: str, path: str) -> Callable[[Any], bool]:
+        """A Freshdesk-shaped write (method, path regex) as a test on Salesforce writes."""
+        note_on = re.fullmatch(r"/tickets/(\d+)/notes\$", path)
+        if method == "POST" and (note_on or path.endswith("/notes$")):
+            return lambda w: w.method == "POST" and w.sobject == "CaseComment"
+        if method == "PUT" and path.startswith("/tickets/"):  # a field update
+            return lambda w: w.method == "PATCH" and w.sobject == "Case"
+        if method == "POST" and path == "/tickets$":  # a ticket created
+            return lambda w: w.method == "POST" and w.sobject == "Case"
+        raise ValueError(f"no Salesforce equivalent of {method} {path}")
+
+    def crash_after(self, method: str, path: str, times: int = 1) -> None:
+        point = self._crash_point(method, path)
+        left = [times]
+
+        def crash(write: Any) -> None:
+            if left[0] > 0 and point(write):
+                left[0] -= 1
+                raise Crash(f"crash after {write.method} {write.sobject} {write.record_id}")
+
+        self.sandbox.inject(sfs.Faults(path=SF_WRITES, after_write=crash))
+
+    def fail(self, *, kind: str, count: int, path: str | None = None) -> None:
+        about = re.fullmatch(r"/tickets/(\d+|[A-Za-z0-9]{15,18})\(/\|\$\)", path or "")
+        if about:  # one case keeps failing: the org refuses its row every time
+            self.sandbox.lock_record(about.group(1), times=None if count > 1000 else count)
+            return
+        faults = {
+            "429": sfs.Faults(rate_limited=count),
+            "5xx": sfs.Faults(server_errors=count),
+            "timeout": sfs.Faults(timeouts=count),
+            "drop": sfs.Faults(dropped=count),
+        }[kind]
+        if path == r"/api/v2/tickets$":  # the listing: the SOQL queries
+            faults.method = "GET"
+            faults.path = r"/query/?$"
+        elif path is not None:
+            raise ValueError(f"no Salesforce equivalent of the path {path}")
+        self.sandbox.inject(faults)
+
+    def clear_faults(self) -> None:
+        with self.sandbox._lock:
+            self.sandbox.faults.clear()
+            self.sandbox.locks.clear()
+
+    def set_stamp(self, ticket_id: str, stamp: datetime) -> None:
+        self.sandbox.touch(ticket_id, stamp)
+
+    def answer_children(self, ticket_id: str) -> None:
+        """The distributor answers: its child case is resolved."""
+        for child in self.children_of(ticket_id):
+            self.sandbox.set_case_status(child, "Resolved")
+
+    def resolve(self, ticket_id: str) -> None:
+        self.sandbox.set_case_status(ticket_id, "Resolved")
+
+
 # ------------------------------------------------------------------------- memory desk
 
 
@@ -811,6 +1026,8 @@ class MemoryHarness:
     sleeps: list[float] = field(default_factory=list)
     kind: str = "memory"
     mapping: str = "sac"
+    retry_after: bool = True
+    poison_error: str = "503"
     agent: str = "Ana Souza"
 
     def __post_init__(self) -> None:
@@ -915,6 +1132,7 @@ HARNESSES: dict[str, Callable[[responses.RequestsMock], Harness]] = {
     "freshdesk-type": lambda rsps: FreshdeskHarness(rsps, style="type"),
     "memory": lambda rsps: MemoryHarness(),
     "movidesk": lambda rsps: MovideskHarness(rsps),
+    "salesforce": lambda rsps: SalesforceHarness(rsps),
 }
 
 

@@ -177,8 +177,10 @@ def test_faults_lose_and_duplicate_nothing(
     assert_exactly_once(harness, store)
     for ticket in tickets:
         assert len(harness.field_updates(ticket)) == 1
-    if kind == "429":
+    if kind == "429" and harness.retry_after:
         assert 7 in harness.sleeps  # Retry-After honoured
+    elif kind == "429":
+        assert harness.sleeps  # no Retry-After (Salesforce): waited with a backoff
 
 
 def test_poison_ticket_is_quarantined_and_the_others_go_on(harness: Harness, store: Store) -> None:
@@ -195,7 +197,7 @@ def test_poison_ticket_is_quarantined_and_the_others_go_on(harness: Harness, sto
         assert len(harness.field_updates(ticket)) == 1
     letters = store.dead_letters()
     assert [(d.ticket_id, d.attempts) for d in letters] == [(poison, 3)]
-    assert "503" in letters[0].error
+    assert harness.poison_error in letters[0].error
     # quarantined: later passes skip it and the cursor moves on
     later = engine(harness, store, max_attempts=3).run_pass()
     assert later.failed == 0
@@ -214,7 +216,7 @@ def test_many_tickets_sharing_one_updated_at(harness: Harness, store: Store) -> 
 
     result = engine(harness, store).run_pass()
 
-    assert sorted({t.ticket_id for t in result.tickets}, key=int) == sorted(tickets, key=int)
+    assert {t.ticket_id for t in result.tickets} == set(tickets)
     assert result.decided == 60
     assert_exactly_once(harness, store)
 
