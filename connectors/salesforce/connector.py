@@ -139,7 +139,8 @@ class SalesforceConnector:
         ticket = normalize.ticket(
             record, request_type_field=self.request_type_field, comment_field=self.comment_field
         )
-        return Loaded(ref=ref, ticket=ticket, context=normalize.context(record))
+        context = normalize.context(record, self.directory.user_name)
+        return Loaded(ref=ref, ticket=ticket, context=context)
 
     def _read_case(self, case_id: str) -> dict[str, Any]:
         soql = self.listing.case_query(f"Id = {normalize.soql_id(case_id)}")

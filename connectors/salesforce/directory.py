@@ -80,6 +80,17 @@ class Directory:
             raise FatalError(f"unknown active user '{name}'", helpdesk=HELPDESK)
         return found
 
+    def user_name(self, user_id: str) -> str | None:
+        """An active user's name by Id (15 or 18 characters); None when not active/known."""
+        users = self._fresh(self.users)
+        if not users.loaded:
+            users.load()
+        wanted = user_id[:15]
+        for known, name in users.names.items():
+            if known[:15] == wanted:
+                return name
+        return None  # an inactive user: no one to return the case to
+
     def owner_id(self, name: str) -> str:
         """A task owner: a user, else a queue; ``FatalError`` naming both when neither."""
         found = self._fresh(self.users).id(name)

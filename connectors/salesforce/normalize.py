@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,7 +50,14 @@ FILES_SUBQUERY = (
 )
 CASES_SUBQUERY = "(SELECT Id, IsClosed FROM Cases)"
 """The case's child cases (``ParentId``): the ``children``/``child_answered`` facts."""
-CHILDREN = ("CaseComments", "ContentDocumentLinks", "Cases")
+HISTORY_SUBQUERY = (
+    "(SELECT OldValue, NewValue, CreatedDate FROM Histories WHERE Field = 'Owner' "
+    "ORDER BY CreatedDate)"
+)
+"""The case's owner changes: who escalated it to the queue it is in (``escalated_by``)."""
+CHILDREN = ("CaseComments", "ContentDocumentLinks", "Cases", "Histories")
+USER_PREFIX, QUEUE_PREFIX = "005", "00G"
+"""Key prefixes of User and Group (queue) ids."""
 ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
 
 
@@ -66,7 +73,8 @@ def case_select(extra: Iterable[str | None]) -> list[str]:
 def case_soql(fields: Sequence[str], where: str, order: str = "") -> str:
     """``SELECT <fields>, <comments>, <files> FROM Case WHERE ... [ORDER BY ...]``."""
     # Field API names checked by the settings; WHERE parts built of checked ids/literals.
-    select = ", ".join([*fields, COMMENTS_SUBQUERY, FILES_SUBQUERY, CASES_SUBQUERY])
+    subqueries = [COMMENTS_SUBQUERY, FILES_SUBQUERY, CASES_SUBQUERY, HISTORY_SUBQUERY]
+    select = ", ".join([*fields, *subqueries])
     soql = f"SELECT {select} FROM Case"  # noqa: S608
     soql += f" WHERE {where}"
     return soql + (f" ORDER BY {order}" if order else "")
@@ -229,20 +237,39 @@ def ticket(
     )
 
 
-def context(record: Mapping[str, Any]) -> Context:
-    """Facts for timers: ``children`` (child cases) and ``child_answered`` (one is closed)."""
+def context(record: Mapping[str, Any], user_name: Callable[[str], str | None]) -> Context:
+    """Facts: ``children`` (child cases) and ``child_answered`` (one is closed) for timers;
+    ``escalated_by``, the user who owned the case right before its latest move into a
+    queue (the N2 a GSO case returns to), by ``user_name`` of the user's Id."""
+    facts: dict[str, Any] = {}
     kids = children(record, "Cases")
-    if not kids:
-        return Context()
-    return Context(
-        facts={"children": len(kids), "child_answered": any(k.get("IsClosed") for k in kids)}
-    )
+    if kids:
+        facts["children"] = len(kids)
+        facts["child_answered"] = any(k.get("IsClosed") for k in kids)
+    escalator = escalated_by(record)
+    name = user_name(escalator) if escalator else None
+    if name:
+        facts["escalated_by"] = name
+    return Context(facts=facts)
+
+
+def escalated_by(record: Mapping[str, Any]) -> str | None:
+    """The Id of the user the case left for its latest queue (owner history, id rows)."""
+    found = None
+    for row in children(record, "Histories"):
+        old, new = _text(row.get("OldValue")), _text(row.get("NewValue"))
+        if not (old and new and ID.match(old) and ID.match(new)):
+            continue  # the name-valued twin of an owner change
+        if new.startswith(QUEUE_PREFIX) and old.startswith(USER_PREFIX):
+            found = old
+    return found
 
 
 __all__ = [
     "BASE_FIELDS",
     "CASES_SUBQUERY",
     "CHILDREN",
+    "HISTORY_SUBQUERY",
     "attachments",
     "case_select",
     "case_soql",
@@ -250,6 +277,7 @@ __all__ = [
     "comments",
     "compact",
     "context",
+    "escalated_by",
     "parse_stamp",
     "scalar_fields",
     "soql_datetime",

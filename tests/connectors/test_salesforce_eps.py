@@ -269,3 +269,80 @@ def test_a_crash_after_the_inserts_leaves_one_comment_and_one_task(world: World)
     assert len(world.notes(case)) == 1
     assert len(world.tasks(case)) == 1
     assert world.case(case)["Status"] == "Escalado"
+
+
+# ------------------------------------------------------------------ the GSO flow (seed 001)
+
+GSO_CASE = (
+    "<p>Nome do posto: AR Centro SP</p><p>Nome do cliente: João da Silva</p>"
+    "<p>E-mail do cliente: joao.silva@exemplo.com.br</p><p>Telefone: (11) 98765-4321</p>"
+    "<p>Nº do pedido GAR: 8812734</p><p>Descrição da reclamação: cliente diz que já validou "
+    "e o pedido continua aguardando verificação há 2 dias</p>"
+    "<p>Situação GSO: Liberação de pedido - Aguardando Verificação</p>"
+)
+
+
+def ui(world: World) -> Salesforce:
+    """People working in the org's UI (their edits write history, as the UI does)."""
+    return Salesforce(
+        session_id=DEFAULT_SESSION,
+        instance_url=DEFAULT_BASE_URL,
+        session=requests.Session(),
+        version="59.0",
+    )
+
+
+def by_hand(world: World, case: str, **values: object) -> None:
+    world.clock.now += timedelta(minutes=5)
+    ui(world).Case.update(case, values, headers={"Sforce-Auto-Assign": "FALSE"})
+
+
+def test_the_supervisor_forward_to_gso_gets_the_one_hour_sla_task(world: World) -> None:
+    case = seed(world, "Pedido parado", "Liberação de pedido", GSO_CASE)
+    by_hand(world, case, OwnerId=world.org.users["bruno.lima"])  # the supervisor takes it
+    by_hand(world, case, OwnerId=world.org.queues["GSO"])  # and forwards it to GSO
+    world.clock.now += timedelta(minutes=1)
+
+    world.run()
+
+    assert world.case(case)["OwnerId"] == world.org.queues["GSO"]  # not routed again
+    [task] = world.tasks(case)
+    assert task["Subject"] == "SLA GSO: tratar Liberação de pedido em 1 hora"
+    assert task["OwnerId"] == world.org.queues["GSO"]
+    # One hour from the comment (Thursday 08:30 in São Paulo): 09:30, 12:30 UTC.
+    assert str(task["ReminderDateTime"]).startswith("2026-11-19 12:30")
+
+
+def test_when_gso_concludes_the_case_returns_to_the_n2_who_escalated_it(world: World) -> None:
+    case = seed(world, "Pedido parado", "Liberação de pedido", GSO_CASE)
+    by_hand(world, case, OwnerId=world.org.queues["Supervisor EPS"])  # N1 escalates
+    by_hand(world, case, OwnerId=world.org.users["bruno.lima"])  # the supervisor (N2)
+    by_hand(world, case, OwnerId=world.org.queues["GSO"])  # escalates to GSO
+    by_hand(world, case, OwnerId=world.org.users["carla.mendes"])  # a GSO analyst accepts
+    by_hand(world, case, Status="Concluído III")  # and concludes
+
+    world.run()
+    world.clock.now += timedelta(minutes=2)
+    world.run()  # the echo of our own writes: nothing more
+
+    record = world.case(case)
+    assert record["OwnerId"] == world.org.users["bruno.lima"]
+    assert record["Status"] == "Concluído III"
+    [note] = world.notes(case)
+    assert "devolvido a Bruno Lima" in note
+    assert "obrigatório realizar o fechamento" in note
+    closing = [t for t in world.tasks(case) if "Fechar o caso" in str(t["Subject"])]
+    assert [t["OwnerId"] for t in closing] == [world.org.users["bruno.lima"]]
+
+
+def test_a_concluded_case_with_no_escalation_in_its_history_is_returned_to_no_one(
+    world: World,
+) -> None:
+    case = seed(world, "Pedido parado", "Liberação de pedido", GSO_CASE)
+    by_hand(world, case, Status="Concluído III")
+
+    world.run()
+
+    # Nobody escalated it: no return, no closing task (the matrix applies as to any case).
+    assert not any("devolvido" in n for n in world.notes(case))
+    assert not any("Fechar o caso" in str(t["Subject"]) for t in world.tasks(case))

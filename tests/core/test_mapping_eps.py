@@ -1202,3 +1202,22 @@ def test_example_liberacao_pagamento_not_generated_is_escalated() -> None:
         ],
         due=datetime(2026, 11, 27, 13, 55, tzinfo=SP),
     )
+
+
+# ------------------------------------------------------- 001: return after GSO
+
+
+def test_concluded_by_gso_returns_to_the_n2_who_escalated_with_a_closing_task() -> None:
+    t = ticket(GSO_PLAIN, request_type="Liberação de pedido", status="Concluído III")
+    d = run("eps", t, facts={"escalated_by": "Bruno Lima"})
+    assert d.rules == ("gso_return",)
+    assert kinds(d) == ["route", "add_note", "create_task"]
+    assert action(d, "route") == Route(owner="Bruno Lima")
+    assert action(d, "create_task").owner == "Bruno Lima"
+    assert "devolvido a Bruno Lima" in note(d)
+
+
+def test_concluded_without_knowing_who_escalated_returns_nothing() -> None:
+    t = ticket(GSO_PLAIN, request_type="Liberação de pedido", status="Concluído III")
+    d = run("eps", t)
+    assert "gso_return" not in d.rules
