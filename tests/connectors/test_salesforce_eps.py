@@ -30,6 +30,7 @@ from engine.store import Store
 from sandboxes.salesforce import DEFAULT_BASE_URL, DEFAULT_SESSION, SalesforceSandbox
 from sandboxes.salesforce.seeds import EpsOrg, setup_eps_org
 from sync.mapping_loader import load_mapping
+from tests.corpus.loader import CorpusCase, load_corpus
 
 T0 = datetime(2026, 11, 19, 12, 0, tzinfo=UTC)  # Thursday 09:00 in São Paulo
 _TAGS = re.compile(r"<[^>]+>")
@@ -346,3 +347,54 @@ def test_a_concluded_case_with_no_escalation_in_its_history_is_returned_to_no_on
     # Nobody escalated it: no return, no closing task (the matrix applies as to any case).
     assert not any("devolvido" in n for n in world.notes(case))
     assert not any("Fechar o caso" in str(t["Subject"]) for t in world.tasks(case))
+
+
+# ------------------------------------------------------------------ the whole matrix
+
+
+def matrix_cases() -> list[CorpusCase]:
+    """One labelled corpus case per request type the matrix escalates (tests/corpus):
+    complete, its data in the internal comments, no helpdesk field the org lacks."""
+    chosen: dict[str, CorpusCase] = {}
+    for case in load_corpus(mapping="eps"):
+        t, expect = case.ticket, case.expect
+        if (
+            expect.outcome == "complete"
+            and expect.targets
+            and expect.request_type
+            and t.request_type
+            and not t.fields
+            and not case.sources
+            and expect.request_type not in chosen
+        ):
+            chosen[expect.request_type] = case
+    return sorted(chosen.values(), key=lambda c: c.id)
+
+
+@pytest.mark.parametrize("case", matrix_cases(), ids=lambda c: c.id)
+def test_every_request_type_of_the_matrix_is_escalated_as_the_sop_says(
+    world: World, case: CorpusCase
+) -> None:
+    world.clock.now = case.now
+    t = case.ticket
+    agent = world.org.users["ana.souza"]
+    case_id = world.sandbox.add_case(
+        t.subject or str(t.request_type),
+        owner_id=agent,
+        status="Novo",
+        type=t.request_type,
+        comments=[(c.body, False, agent, c.created_at) for c in t.comments if c.internal],
+        files=[a.name for a in t.attachments],
+        created_at=min((c.created_at for c in t.comments), default=case.now) - timedelta(hours=1),
+    )
+
+    world.run()
+
+    record = world.case(case_id)
+    [target] = [x for x in case.expect.targets if x in world.org.queues]
+    assert record["OwnerId"] == world.org.queues[target], case.about
+    assert record["Status"] == "Escalado"
+    assert len(world.notes(case_id)) == 1
+    assert bool(record["IsEscalated"]) == case.expect.critical
+    tasks = world.tasks(case_id)
+    assert len(tasks) == (1 if target == "Backoffice EPS" else 0)
