@@ -4,10 +4,12 @@ Usage: python bench/backfill.py [--tickets 10000] [--plan growth] [--time-scale 
        python bench/backfill.py --tickets 100000 --time-scale 80    # the memory curve
        python bench/backfill.py --quick               # smoke run, under a minute
        python bench/backfill.py --connector movidesk [--limits day|night|both] [--quick]
+       python bench/backfill.py --connector salesforce [--quick]
 
 ``--connector movidesk`` runs the Movidesk backfill (``bench/backfill_movidesk.py``: the
-Emissor account, by day at 10 requests a minute and by night); what follows describes the
-Freshdesk run (the default).
+Emissor account, by day at 10 requests a minute and by night), ``--connector salesforce``
+the Salesforce one (``bench/backfill_salesforce.py``: the EPS org, calls per case); what
+follows describes the Freshdesk run (the default).
 
 What runs where
 ---------------
@@ -488,7 +490,7 @@ def main() -> int:
     parser.add_argument("--plan", default="growth", help="trial|growth|pro|enterprise")
     parser.add_argument(
         "--connector",
-        choices=("freshdesk", "movidesk"),
+        choices=("freshdesk", "movidesk", "salesforce"),
         default="freshdesk",
         help="helpdesk to backfill (default freshdesk)",
     )
@@ -527,6 +529,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="500 tickets, time scale 120")
     parser.add_argument("--verbose", action="store_true", help="show the engine's warnings")
     args = parser.parse_args()
+    if args.connector == "salesforce":
+        if args.quick:
+            args.tickets = 500
+        from backfill_salesforce import run as run_salesforce
+
+        return run_salesforce(args)
     if args.connector == "movidesk":
         if args.quick:
             args.tickets = 500

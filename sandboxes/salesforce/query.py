@@ -46,6 +46,7 @@ class QueryEngine(SandboxState):
     def run_query(self, text: str, *, include_deleted: bool, batch: int | None) -> Json:
         """The first page of a query's answer."""
         select = parse(text, self.objects)
+        self._child_index = {}
         rows = self._evaluate(select, self.data[select.sobject].values(), include_deleted)
         rendered = [self._render(select, row, include_deleted) for row in rows]
         cursor = Cursor(self._new_locator(), rendered, len(rendered), self.now())
@@ -213,12 +214,15 @@ class QueryEngine(SandboxState):
     def _children(self, sub: SubQuery, parent: Json, include_deleted: bool) -> Json | None:
         relationship = sub.select.relationship
         assert relationship is not None
-        candidates = (
-            r
-            for r in self.data[relationship.child].values()
-            if r.get(relationship.field) == parent["Id"]
-        )
-        rows = self._evaluate(sub.select, candidates, include_deleted)
+        # Children grouped by parent once per query (a scan per parent is quadratic).
+        key = (relationship.child, relationship.field)
+        index = self._child_index.get(key)
+        if index is None:
+            index = {}
+            for r in self.data[relationship.child].values():
+                index.setdefault(r.get(relationship.field), []).append(r)
+            self._child_index[key] = index
+        rows = self._evaluate(sub.select, index.get(parent["Id"], []), include_deleted)
         if not rows:
             return None
         rendered = [self._render(sub.select, r, include_deleted) for r in rows]

@@ -77,6 +77,8 @@ class SandboxState:
         self.faults: list[Faults] = []
         self.calls: list[Call] = []
         self.writes: list[Write] = []
+        self._child_index: dict[tuple[str, str], dict[Any, list[Json]]] = {}
+        """Child records by parent, built once per query (``query.QueryEngine``)."""
         self.listed: Counter[str] = Counter()
         """Record id → how many query pages handed it out at the top level (read costs)."""
         self.objects: dict[str, ObjectDef] = standard_objects()
