@@ -398,3 +398,35 @@ def test_every_request_type_of_the_matrix_is_escalated_as_the_sop_says(
     assert bool(record["IsEscalated"]) == case.expect.critical
     tasks = world.tasks(case_id)
     assert len(tasks) == (1 if target == "Backoffice EPS" else 0)
+
+
+# ------------------------------------------------------------------ signing in as ops do
+
+
+def test_client_credentials_sign_in_and_an_expired_session_signs_in_again(
+    world: World, tmp_path: Path
+) -> None:
+    from pydantic import SecretStr
+
+    from connectors.registry import build_connector
+    from connectors.salesforce import SalesforceSettings
+
+    settings = SalesforceSettings(
+        name="eps",
+        kind="salesforce",
+        mapping="eps",
+        auth="client_credentials",
+        consumer_key="3MVG9-connected-app",
+        consumer_secret=SecretStr("s3cr3t"),
+        domain="sandbox.my",  # My Domain: https://sandbox.my.salesforce.com
+    )
+    connector = build_connector(settings)
+    case = seed(world, "Voucher", "Voucher", VOUCHER_HTML)
+
+    assert "salesforce" in connector.check()
+    world.sandbox.expire_sessions()  # the token dies; the next call signs in again
+    loaded = connector.load(connector.reload(case).ref)
+
+    assert loaded.ticket.request_type == "Voucher"
+    tokens = [c for c in world.sandbox.calls if c.path.endswith("/oauth2/token")]
+    assert [c.status for c in tokens] == [200, 200]
