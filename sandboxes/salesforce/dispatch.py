@@ -50,6 +50,8 @@ from .writes import WriteContext, WriteEngine
 
 Query = Mapping[str, list[str]]
 OAUTH_PATH = "/services/oauth2/token"
+SOAP_LOGIN_PATH = re.compile(r"/services/Soap/u/[\d.]+/?")
+"""The partner SOAP API's endpoint, where simple-salesforce sends the password login."""
 _LOGGED_HEADERS = ("sforce-auto-assign", "sforce-query-options", "content-type")
 
 
@@ -144,6 +146,11 @@ class Dispatch(QueryEngine, WriteEngine, FaultInjection):
                     value, ("text/html", b"<html><body>Server Error</body></html>")
                 )
                 return value, {"Content-Type": ctype}, payload
+        if method == "POST" and SOAP_LOGIN_PATH.fullmatch(path):
+            with self._lock:
+                status, xml = self._soap_login(body)
+                self._log(method, path, query, lowered, status)
+            return status, {"Content-Type": "text/xml;charset=UTF-8"}, xml
         with self._lock:
             before = len(self.writes)
             status, payload, extra = self._answer(method, path, query, lowered, body)
@@ -219,6 +226,9 @@ class Dispatch(QueryEngine, WriteEngine, FaultInjection):
         self, method: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[int, Json]:
         raise not_found()
+
+    def _soap_login(self, body: bytes) -> tuple[int, bytes]:
+        return 404, b""
 
     def _log(
         self, method: str, path: str, query: Query, headers: Mapping[str, str], status: int

@@ -28,6 +28,7 @@ user; the signature is not checked). Answer ``{"access_token", "instance_url", "
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 from collections.abc import Mapping
@@ -192,6 +193,25 @@ class CompositeRoutes(Dispatch):
             "signature": base64.b64encode(f"{token}{issued}".encode()).decode(),
         }
 
+    # ------------------------------------------------------------------ SOAP login
+
+    def _soap_login(self, body: bytes) -> tuple[int, bytes]:
+        """The partner API's ``login`` (``POST /services/Soap/u/<version>``), as
+        simple-salesforce sends it for username + password + security token: the password
+        element carries the password with the token appended. Success answers the
+        ``loginResponse`` with ``serverUrl`` and ``sessionId``; anything else the SOAP
+        fault ``INVALID_LOGIN`` with HTTP 500 (reference §1.1; the partner WSDL's shapes)."""
+        text = body.decode("utf-8", "replace")
+        username = _xml_element(text, "username")
+        password = _xml_element(text, "password")
+        user_id = self._user_by_username(username)
+        wanted = self.passwords.get(username or "")
+        if user_id is None or (wanted is not None and password != wanted):
+            return 500, SOAP_FAULT.encode()
+        token = self.new_session(user_id)
+        server = f"{self.base_url}/services/Soap/u/59.0/00DDp0000000001"
+        return 200, SOAP_LOGIN.format(server=server, session=token, user=user_id).encode()
+
     def _user_by_username(self, username: str | None) -> str | None:
         for user in self.data["User"].values():
             if username and user["Username"] == username and user["IsActive"]:
@@ -247,3 +267,25 @@ def _resolve(value: Any, results: Mapping[str, tuple[int, Any]]) -> Any:
     if whole is not None:
         return fetch(whole)
     return _REFERENCE.sub(lambda m: str(fetch(m)), value)
+
+
+SOAP_LOGIN = """<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" \
+xmlns="urn:partner.soap.sforce.com"><soapenv:Body><loginResponse><result>\
+<passwordExpired>false</passwordExpired><serverUrl>{server}</serverUrl>\
+<sessionId>{session}</sessionId><userId>{user}</userId></result></loginResponse>\
+</soapenv:Body></soapenv:Envelope>"""
+SOAP_FAULT = """<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" \
+xmlns:sf="urn:fault.partner.soap.sforce.com"><soapenv:Body><soapenv:Fault>\
+<faultcode>sf:INVALID_LOGIN</faultcode><faultstring>INVALID_LOGIN: Invalid username, \
+password, security token; or user locked out.</faultstring><detail><sf:LoginFault>\
+<sf:exceptionCode>INVALID_LOGIN</sf:exceptionCode><sf:exceptionMessage>Invalid username, \
+password, security token; or user locked out.</sf:exceptionMessage></sf:LoginFault>\
+</detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"""
+
+
+def _xml_element(text: str, name: str) -> str | None:
+    """The text of the first ``<prefix:name>`` element (no entity decoding needed here)."""
+    match = re.search(rf"<(?:\w+:)?{name}>(.*?)</(?:\w+:)?{name}>", text, re.DOTALL)
+    return html.unescape(match.group(1)) if match else None

@@ -29,6 +29,7 @@ from engine.engine import Engine, PassResult
 from engine.store import Store
 from sandboxes.salesforce import DEFAULT_BASE_URL, DEFAULT_SESSION, SalesforceSandbox
 from sandboxes.salesforce.seeds import EpsOrg, setup_eps_org
+from sync.contract import AuthError
 from sync.mapping_loader import load_mapping
 from tests.corpus.loader import CorpusCase, load_corpus
 
@@ -430,3 +431,74 @@ def test_client_credentials_sign_in_and_an_expired_session_signs_in_again(
     assert loaded.ticket.request_type == "Voucher"
     tokens = [c for c in world.sandbox.calls if c.path.endswith("/oauth2/token")]
     assert [c.status for c in tokens] == [200, 200]
+
+
+@pytest.fixture
+def login_world(tmp_path: Path) -> Iterator[World]:
+    clock = Clock()
+    sandbox = SalesforceSandbox(clock=clock)
+    org = setup_eps_org(sandbox)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        sandbox.install(rsps, base_url="https://login.salesforce.com")
+        sandbox.install(rsps)
+        with Store(f"sqlite:///{tmp_path / 'state.sqlite'}", clock=clock) as store:
+            yield World(clock, sandbox, org, store)
+
+
+def test_password_and_security_token_sign_in_through_the_soap_login(
+    login_world: World, tmp_path: Path
+) -> None:
+    from pydantic import SecretStr
+
+    from connectors.registry import build_connector
+    from connectors.salesforce import SalesforceSettings
+
+    sandbox = login_world.sandbox
+    sandbox.set_password("ana.souza@eps.example", "Senha!2026" + "TOKEN42")
+    settings = SalesforceSettings(
+        name="eps",
+        kind="salesforce",
+        mapping="eps",
+        auth="password",
+        username="ana.souza@eps.example",
+        password=SecretStr("Senha!2026"),
+        security_token=SecretStr("TOKEN42"),
+    )
+    assert "salesforce" in build_connector(settings).check()
+    wrong = settings.model_copy(update={"security_token": SecretStr("OLD")})
+    with pytest.raises(AuthError, match="INVALID_LOGIN"):
+        build_connector(wrong).check()
+    soap = [c for c in sandbox.calls if "/services/Soap/u/" in c.path]
+    assert [c.status for c in soap] == [200, 500]
+
+
+def test_jwt_bearer_signs_in_with_the_connected_apps_key(
+    login_world: World, tmp_path: Path
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from connectors.registry import build_connector
+    from connectors.salesforce import SalesforceSettings
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = tmp_path / "server.key"
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    settings = SalesforceSettings(
+        name="eps",
+        kind="salesforce",
+        mapping="eps",
+        auth="jwt",
+        username="ana.souza@eps.example",
+        consumer_key="3MVG9-connected-app",
+        privatekey_file=pem,
+    )
+    assert "salesforce" in build_connector(settings).check()
+    token = [c for c in login_world.sandbox.calls if c.path.endswith("/oauth2/token")]
+    assert [c.status for c in token] == [200]
