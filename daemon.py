@@ -84,11 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="also fired and cancelled timers")
     p.set_defaults(handler=cmd_timers)
 
-    p = sub.add_parser("demo", help="run the engine against local Freshdesk and Movidesk sandboxes")
+    p = sub.add_parser(
+        "demo", help="run the engine against local Freshdesk, Movidesk and Salesforce sandboxes"
+    )
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--keep", type=Path, help="keep the demo state database at this path")
     p.add_argument(
-        "--only", choices=("freshdesk", "movidesk"), help="run one sandbox (default: both)"
+        "--only",
+        choices=("freshdesk", "movidesk", "salesforce"),
+        help="run one sandbox (default: all three)",
     )
     p.set_defaults(handler=cmd_demo)
     return parser

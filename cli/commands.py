@@ -5,7 +5,6 @@ Their options are declared in ``daemon.build_parser``; the exit codes in
 ``cli.exit_codes``.
 """
 
-
 from __future__ import annotations
 
 import argparse
@@ -280,8 +279,8 @@ def cmd_timers(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """``demo``: the Freshdesk and Movidesk sandboxes on loopback (or the one ``--only``
-    names), two engine passes each, a table of what was written."""
+    """``demo``: the Freshdesk, Movidesk and Salesforce sandboxes on loopback (or the one
+    ``--only`` names), two engine passes each, a table of what was written."""
     from cli.demo import run_demo
 
     return run_demo(fmt=args.format, keep=args.keep, only=args.only)

@@ -1,12 +1,13 @@
-"""``helpdesk-sync demo``: the engine against loopback Freshdesk and Movidesk sandboxes.
+"""``helpdesk-sync demo``: the engine against loopback Freshdesk, Movidesk and Salesforce sandboxes.
 
 No credentials, no network. Starts ``FreshdeskSandbox`` on 127.0.0.1, seeds the SAC
 tickets of ``demo_data``, runs one engine pass with the ``sac`` mapping and a second one
 (which must write nothing: the echo of the first pass's own writes), and prints per
 ticket what was decided and what was written to the helpdesk. Then the same with the
-Movidesk sandbox and the ``emissor`` and ``ouvidoria`` mappings (``demo_movidesk``), and a
-combined summary. ``--only freshdesk`` / ``--only movidesk`` runs one of them; the
-Freshdesk part prints the same either way.
+Movidesk sandbox and the ``emissor`` and ``ouvidoria`` mappings (``demo_movidesk``), then
+the Salesforce sandbox and the ``eps`` mapping (``demo_salesforce``), and a combined
+summary. ``--only freshdesk`` / ``--only movidesk`` / ``--only salesforce`` runs one of
+them; the Freshdesk part prints the same either way.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from cli.demo_movidesk import MovideskDemoRun, run_movidesk
 from cli.demo_movidesk import counts as movidesk_counts
 from cli.demo_movidesk import document as movidesk_document
 from cli.demo_movidesk import print_table as print_movidesk
+from cli.demo_salesforce import SalesforceDemoRun, run_salesforce
+from cli.demo_salesforce import counts as salesforce_counts
+from cli.demo_salesforce import document as salesforce_document
+from cli.demo_salesforce import print_table as print_salesforce
 from cli.logs import setup_logging
 from connectors.freshdesk import SAO_PAULO, FreshdeskConnector
 from engine.engine import Engine, PassResult
@@ -32,7 +37,7 @@ from sandboxes.demo_data import DEMO_TICKETS, SAC_GROUPS, DemoTicket
 from sandboxes.freshdesk import DEFAULT_API_KEY, FreshdeskSandbox, Write
 from sync.mapping_loader import load_mapping
 
-HELPDESKS: tuple[str, ...] = ("freshdesk", "movidesk")
+HELPDESKS: tuple[str, ...] = ("freshdesk", "movidesk", "salesforce")
 """The sandboxes ``demo`` runs by default, in order (``--only`` picks one)."""
 
 
@@ -120,6 +125,10 @@ class FreshdeskDemoRun:
         return self.first.ok and self.first.decided == len(self.seeded) and self.echo.applied == 0
 
 
+DemoRun = FreshdeskDemoRun | MovideskDemoRun | SalesforceDemoRun
+"""What one sandbox's part of the demo did."""
+
+
 def run_freshdesk(state: Path) -> FreshdeskDemoRun:
     """Seed, serve and run the ``sac`` mapping twice; the state database at ``state``."""
     sandbox = FreshdeskSandbox()
@@ -163,11 +172,11 @@ def _print_freshdesk(run: FreshdeskDemoRun) -> None:
 def run_demo(fmt: str = "text", keep: Path | None = None, only: str | None = None) -> int:
     """Run the demo; 0 when every seeded ticket was processed and the echo pass wrote nothing.
 
-    ``only`` (``freshdesk`` or ``movidesk``) runs one sandbox; by default both run, one
-    after the other, and a combined summary follows their tables. One sandbox alone prints
-    its own document (``--format json``); both print ``{"freshdesk": ..., "movidesk":
-    ..., "ok": ...}``. ``keep`` holds the state of every demo connector (``demo``,
-    ``demo-emissor``, ``demo-ouvidoria``).
+    ``only`` (``freshdesk``, ``movidesk`` or ``salesforce``) runs one sandbox; by default
+    all run, one after the other, and a combined summary follows their tables. One sandbox
+    alone prints its own document (``--format json``); all print ``{"freshdesk": ...,
+    "movidesk": ..., "salesforce": ..., "ok": ...}``. ``keep`` holds the state of every
+    demo connector (``demo``, ``demo-emissor``, ``demo-ouvidoria``, ``demo-eps``).
     """
     setup_logging("text", "WARNING")
     logging.getLogger("helpdesk_sync").setLevel(logging.WARNING)
@@ -176,11 +185,14 @@ def run_demo(fmt: str = "text", keep: Path | None = None, only: str | None = Non
         state = keep or Path(tmp) / "state.sqlite"
         freshdesk = run_freshdesk(state) if "freshdesk" in helpdesks else None
         movidesk = run_movidesk(state) if "movidesk" in helpdesks else None
-    runs: dict[str, FreshdeskDemoRun | MovideskDemoRun] = {}
+        salesforce = run_salesforce(state) if "salesforce" in helpdesks else None
+    runs: dict[str, DemoRun] = {}
     if freshdesk is not None:
         runs["freshdesk"] = freshdesk
     if movidesk is not None:
         runs["movidesk"] = movidesk
+    if salesforce is not None:
+        runs["salesforce"] = salesforce
     ok = all(run.ok for run in runs.values())
     if fmt == "json":
         documents: dict[str, Any] = {}
@@ -188,6 +200,8 @@ def run_demo(fmt: str = "text", keep: Path | None = None, only: str | None = Non
             documents["freshdesk"] = _freshdesk_document(freshdesk)
         if movidesk is not None:
             documents["movidesk"] = movidesk_document(movidesk)
+        if salesforce is not None:
+            documents["salesforce"] = salesforce_document(salesforce)
         if len(documents) == 1:
             (out,) = documents.values()
         else:
@@ -200,20 +214,28 @@ def run_demo(fmt: str = "text", keep: Path | None = None, only: str | None = Non
             if freshdesk is not None:
                 sys.stdout.write("\n")
             print_movidesk(movidesk)
+        if salesforce is not None:
+            if freshdesk is not None or movidesk is not None:
+                sys.stdout.write("\n")
+            print_salesforce(salesforce)
         if len(runs) > 1:
             _print_summary(runs, ok)
     return 0 if ok else 1
 
 
-def _print_summary(runs: dict[str, FreshdeskDemoRun | MovideskDemoRun], ok: bool) -> None:
+def _print_summary(runs: dict[str, DemoRun], ok: bool) -> None:
     parts = []
     for name, run in runs.items():
+        unit = "tickets"
         if isinstance(run, FreshdeskDemoRun):
             seeded, first, echo = len(run.seeded), _counts(run.first), _counts(run.echo)
+        elif isinstance(run, SalesforceDemoRun):
+            first, echo = salesforce_counts(run.first), salesforce_counts(run.echo)
+            seeded, unit = run.seeded, "cases"
         else:
             seeded, first, echo = run.seeded, movidesk_counts(run.first), movidesk_counts(run.echo)
         parts.append(
-            f"{name} {'ok' if run.ok else 'FAILED'} ({seeded} tickets, "
+            f"{name} {'ok' if run.ok else 'FAILED'} ({seeded} {unit}, "
             f"{first['applied']} effects written, echo pass {echo['applied']})"
         )
     sys.stdout.write(f"\ndemo: {'; '.join(parts)}; exit {0 if ok else 1}\n")

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 from ..faults import DroppedConnection, Faults, SandboxTimeout
 from .adapters import RunningServer
+from .demo_seed import DEMO_CASES, DemoOrg, SalesforceDemoCase, seed_demo
 from .ids import KEY_PREFIXES, make_id, normalize
 from .records import Call, Write
 from .sandbox import SalesforceSandbox
@@ -67,17 +68,21 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_INSTANCE",
     "DEFAULT_SESSION",
+    "DEMO_CASES",
     "KEY_PREFIXES",
     "Call",
+    "DemoOrg",
     "DroppedConnection",
     "EpsOrg",
     "Faults",
     "RunningServer",
+    "SalesforceDemoCase",
     "SalesforceSandbox",
     "SandboxTimeout",
     "Write",
     "fmt",
     "make_id",
     "normalize",
+    "seed_demo",
     "setup_eps_org",
 ]

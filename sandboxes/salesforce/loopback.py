@@ -11,30 +11,43 @@ the benchmarks only: a real org is reached by the connector's ordinary session.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
+from .state import DEFAULT_BASE_URL
+
 
 class LoopbackAdapter(HTTPAdapter):
-    """Sends requests for ``instance_url`` to ``served_url`` (scheme, host and port)."""
+    """Sends requests for ``instance_url`` to ``served_url`` (scheme, host and port), the
+    path and query kept, never through a proxy (loopback is not proxied)."""
 
-    def __init__(self, served_url: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, served_url: str) -> None:
+        super().__init__()
         served = urlsplit(served_url)
         self.scheme, self.netloc = served.scheme, served.netloc
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(  # type: ignore[override]
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        # ``proxies`` is dropped on purpose: the loopback server is reached directly.
         parts = urlsplit(request.url or "")
         request.url = urlunsplit((self.scheme, self.netloc, parts.path, parts.query, ""))
-        return super().send(request, **kwargs)
+        return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert)
 
 
-def loopback_session(served_url: str, instance_url: str) -> requests.Session:
+def loopback_session(served_url: str, instance_url: str = DEFAULT_BASE_URL) -> requests.Session:
     """A session whose calls to ``instance_url`` go to the sandbox at ``served_url``."""
     session = requests.Session()
+    session.trust_env = False  # no proxy, .netrc or CA bundle from the environment
     session.mount(instance_url.rstrip("/") + "/", LoopbackAdapter(served_url))
     return session
 

@@ -1,4 +1,7 @@
-"""``helpdesk-sync demo`` with both sandboxes: what it writes to Movidesk, and the summary."""
+"""``helpdesk-sync demo`` with every sandbox: what it writes to Movidesk, and the summary.
+
+What it writes to Salesforce is ``test_demo_salesforce``'s.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import cli.demo_movidesk
 from daemon import main
 from sandboxes.movidesk import MovideskSandbox
 from sandboxes.movidesk.demo_seed import DEMO_TICKETS
+from sandboxes.salesforce.demo_seed import DEMO_CASES
 
 
 @pytest.fixture
@@ -92,22 +96,24 @@ def test_demo_only_movidesk_writes_one_patch_per_decision(
         assert document["by_mapping"][mapping]["echo_pass"]["applied"] == 0
 
 
-def test_demo_runs_both_sandboxes_by_default(
+def test_demo_runs_every_sandbox_by_default(
     sandboxes: list[MovideskSandbox], capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["demo", "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert set(document) == {"freshdesk", "movidesk", "ok"}
+    assert set(document) == {"freshdesk", "movidesk", "salesforce", "ok"}
     assert document["ok"] is True
     assert len(document["freshdesk"]["tickets"]) == 9
     assert document["freshdesk"]["echo_pass"]["applied"] == 0
     assert len(document["movidesk"]["tickets"]) == len(DEMO_TICKETS)
     assert document["movidesk"]["echo_pass"]["applied"] == 0
+    assert len(document["salesforce"]["cases"]) == len(DEMO_CASES)
+    assert document["salesforce"]["echo_pass"]["applied"] == 0
     assert len(sandboxes) == 1
     assert len(sandboxes[0].writes) == 6
 
 
-def test_demo_text_keeps_the_freshdesk_part_and_adds_movidesk(
+def test_demo_text_keeps_the_freshdesk_part_and_adds_movidesk_and_salesforce(
     sandboxes: list[MovideskSandbox], capsys: pytest.CaptureFixture[str]
 ) -> None:
     def without_timers(text: str) -> list[str]:
@@ -120,18 +126,30 @@ def test_demo_text_keeps_the_freshdesk_part_and_adds_movidesk(
     assert not sandboxes
     assert main(["demo"]) == 0
     both = capsys.readouterr().out
-    freshdesk_part, movidesk_part = both.split("\n\nhelpdesk-sync demo: Movidesk", 1)
+    freshdesk_part, rest = both.split("\n\nhelpdesk-sync demo: Movidesk", 1)
+    movidesk_part, salesforce_part = rest.split("\n\nhelpdesk-sync demo: Salesforce", 1)
     assert without_timers(freshdesk_part + "\n") == without_timers(alone)
     assert "mappings 'emissor' (seed 002) and 'ouvidoria' (seed 004)" in movidesk_part
     assert "day limit" in movidesk_part
     assert "'OUVIDORIA - " in movidesk_part
     assert "second pass (echo of our own writes): 0 effects written" in movidesk_part
+    assert " sandbox on loopback, mapping 'eps' (seeds 000 and 001)" in salesforce_part
+    assert "Sforce-Auto-Assign: FALSE" in salesforce_part
+    assert "second pass (echo of our own writes): 0 effects written" in salesforce_part
     assert "demo: freshdesk ok (9 tickets" in both
     assert "movidesk ok (6 tickets" in both
+    assert f"salesforce ok ({len(DEMO_CASES)} cases" in both
+    (summary,) = [line for line in both.splitlines() if line.startswith("demo: ")]
+    assert [part.split(" (")[0] for part in summary.split("; ")[:3]] == [
+        "demo: freshdesk ok",
+        "movidesk ok",
+        "salesforce ok",
+    ]
     assert both.rstrip().endswith("exit 0")
 
     assert main(["demo", "--only", "movidesk"]) == 0
     only = capsys.readouterr().out
     assert only.startswith("helpdesk-sync demo: Movidesk sandbox on loopback")
     assert "Freshdesk" not in only
+    assert "Salesforce" not in only
     assert "\ndemo: " not in only
