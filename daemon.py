@@ -40,11 +40,25 @@ from cli.explain import add_explain_parser, add_mappings_parser
 log = logging.getLogger("helpdesk_sync.daemon")
 
 
+def package_version() -> str:
+    """The installed distribution's version (pyproject.toml), or "unknown" from a bare
+    checkout that was never installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("helpdesk-sync")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one sub-command per job."""
     parser = argparse.ArgumentParser(
         prog="helpdesk-sync",
         description="Enforce support SOPs in Salesforce Service Cloud, Movidesk and Freshdesk.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"helpdesk-sync {package_version()}"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_explain_parser(sub)

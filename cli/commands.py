@@ -25,7 +25,15 @@ from cli.exit_codes import (
     worst,
 )
 from cli.output import Progress, print_pass
-from cli.runtime import build_engine, fence, load_runtime, open_store, process_leases, take
+from cli.runtime import (
+    build_engine,
+    fence,
+    load_runtime,
+    missing_store,
+    open_store,
+    process_leases,
+    take,
+)
 from cli.signals import stop_on_signals
 
 
@@ -181,10 +189,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         return runtime
     settings, mappings = runtime
     print(f"config: ok ({len(settings.connectors)} connector(s))")
-    store = open_store(settings)
-    print(f"state: ok ({store})")
-    owners = {conf.name: store.lease_holder(conf.name) for conf in settings.connectors}
-    store.close()
+    absent = missing_store(settings)
+    if absent is not None:
+        print(f"state: none yet at {absent} (the first run or backfill creates it)")
+        owners = dict.fromkeys((conf.name for conf in settings.connectors), None)
+    else:
+        store = open_store(settings)
+        print(f"state: ok ({store})")
+        owners = {conf.name: store.lease_holder(conf.name) for conf in settings.connectors}
+        store.close()
     code = EXIT_OK
     overlap = timedelta(seconds=settings.overlap_seconds)
     for conf in settings.connectors:
@@ -220,6 +233,13 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
     if isinstance(runtime, int):
         return runtime
     settings, _ = runtime
+    absent = missing_store(settings)
+    if absent is not None:
+        if args.action == "retry":
+            print(f"error: no state store at {absent}: nothing to retry", file=sys.stderr)
+            return EXIT_CONFIG
+        print("[]" if args.format == "json" else f"no dead letters (no state store at {absent})")
+        return EXIT_OK
     store = open_store(settings)
     try:
         if args.action == "retry":
@@ -257,6 +277,10 @@ def cmd_timers(args: argparse.Namespace) -> int:
     if isinstance(runtime, int):
         return runtime
     settings, _ = runtime
+    absent = missing_store(settings)
+    if absent is not None:
+        print("[]" if args.format == "json" else f"no timers (no state store at {absent})")
+        return EXIT_OK
     store = open_store(settings)
     try:
         rows = store.list_timers(args.connector, state=None if args.all else "pending")

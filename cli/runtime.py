@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from cli.exit_codes import EXIT_CONFIG, EXIT_LEASE
@@ -67,10 +68,26 @@ def build_engine(settings: Any, mappings: dict[str, Any], store: Any, name: str,
 
 
 def open_store(settings: Any) -> Any:
-    """The state store the settings name."""
+    """The state store the settings name (created on first use)."""
     from engine.store import Store
 
     return Store(settings.state_url)
+
+
+def missing_store(settings: Any) -> str | None:
+    """The path of a SQLite state file that does not exist yet, else None.
+
+    Commands that only read state (``check``, ``timers``, ``dead-letters``) ask first and
+    say there is no state yet instead of creating an empty database where they run. A
+    PostgreSQL store is a server: it is opened (the schema is created on first use).
+    """
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.state_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    path = Path(url.database)
+    return None if path.exists() else str(path)
 
 
 # ----------------------------------------------------------------------------- leases
@@ -117,4 +134,12 @@ def take(lease: Any, wait: float | None) -> bool:
     return False
 
 
-__all__ = ["build_engine", "fence", "load_runtime", "open_store", "process_leases", "take"]
+__all__ = [
+    "build_engine",
+    "fence",
+    "load_runtime",
+    "missing_store",
+    "open_store",
+    "process_leases",
+    "take",
+]

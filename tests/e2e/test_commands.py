@@ -347,3 +347,30 @@ def test_an_unexpected_error_is_one_masked_json_line_and_exit_70(
     assert "RuntimeError" in event["exception"]  # the traceback, as one JSON field
     assert "529.982.247-25" not in err
     assert "internal error (RuntimeError)" in err
+
+
+def test_commands_that_only_read_state_never_create_a_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, "https://acme.freshdesk.com")
+    state = tmp_path / "state.sqlite"
+
+    assert main(["timers", "list", "--config", str(config)]) == 0
+    assert f"no timers (no state store at {state})" in capsys.readouterr().out
+    assert main(["dead-letters", "list", "--format", "json", "--config", str(config)]) == 0
+    assert capsys.readouterr().out.strip() == "[]"
+    assert main(["dead-letters", "retry", "--config", str(config)]) == 2
+    assert "nothing to retry" in capsys.readouterr().err
+    main(["check", "--config", str(config)])  # the helpdesk is unreachable: not the point
+    assert f"state: none yet at {state}" in capsys.readouterr().out
+
+    assert not state.exists()
+
+
+def test_version_names_the_installed_package(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"helpdesk-sync {version('helpdesk-sync')}"
