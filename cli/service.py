@@ -7,7 +7,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cli.exit_codes import EXIT_OK
+from cli.exit_codes import EXIT_AUTH, EXIT_OK
 from cli.signals import stop_on_signals
 
 log = logging.getLogger("helpdesk_sync.daemon")
@@ -22,6 +22,11 @@ def schedule(
 ) -> int:
     """One APScheduler job per connector; the same connector never runs twice at once.
 
+    A helpdesk that refuses a connector's credentials stops the service: the jobs in
+    flight finish, the leases are given up, and ``run`` exits 3 (``EXIT_AUTH``), so a
+    supervisor that does not restart on 3 (the systemd unit's ``RestartPreventExitStatus``)
+    leaves it stopped and visible instead of polling in vain every interval.
+
     With several processes a connector's jobs run only while this process holds its lease
     (kept between passes by the heartbeat); otherwise the pass is skipped, logged, and tried
     again when the holder's lease would run out: a dead owner is replaced within its lease.
@@ -32,6 +37,17 @@ def schedule(
     from sync.contract import AuthError
 
     scheduler = BackgroundScheduler(timezone=UTC)
+    refused: dict[str, str] = {}
+    """Connectors whose credentials the helpdesk refused: the service stops, exit 3."""
+
+    def give_up(name: str, exc: Exception) -> None:
+        refused[name] = str(exc)
+        log.error(
+            "credentials refused: %s; stopping (exit 3): fix the key and start again",
+            exc,
+            extra={"event": "connector.auth", "connector": name},
+        )
+        stop.set()
 
     def job(name: str) -> None:
         with working(leases.get(name)) as lease:
@@ -40,11 +56,7 @@ def schedule(
             try:
                 engines[name].run_pass()
             except AuthError as exc:
-                log.error(
-                    "credentials refused: %s",
-                    exc,
-                    extra={"event": "connector.auth", "connector": name},
-                )
+                give_up(name, exc)
             except Exception:  # a failing pass must not kill the scheduler; next run retries
                 log.exception("pass failed", extra={"event": "pass.error", "connector": name})
 
@@ -56,6 +68,8 @@ def schedule(
                 engines[name].fire_timers()
             except LeaseLost:  # logged by the lease; the new owner checks the timers
                 return
+            except AuthError as exc:
+                give_up(name, exc)
             except Exception:  # the next run retries; a failing check must not kill it
                 log.exception(
                     "timer check failed", extra={"event": "timers.error", "connector": name}
@@ -93,7 +107,7 @@ def schedule(
         scheduler.shutdown(wait=True)  # the current ticket finishes and is persisted
     store.close()
     log.info("stopped", extra={"event": "daemon.stopped"})
-    return EXIT_OK
+    return EXIT_AUTH if refused else EXIT_OK
 
 
 def _own(scheduler: Any, lease: Any, job_id: str) -> bool:

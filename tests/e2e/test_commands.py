@@ -255,6 +255,29 @@ def test_run_stops_gracefully_on_sigterm(
         assert {e.state for e in store.all_effects()} == {"confirmed"}
 
 
+def test_run_stops_with_exit_3_when_the_helpdesk_refuses_the_credentials(
+    tmp_path: Path,
+    sandbox: tuple[FreshdeskSandbox, RunningServer],
+) -> None:
+    box, server = sandbox
+    config = write_config(tmp_path, server.url)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "daemon.py"), "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "TEST_FD_KEY": "revoked-key"},
+    )
+    _, err = process.communicate(timeout=60)  # no signal: it stops by itself
+
+    assert process.returncode == 3, err
+    assert '"event": "connector.auth"' in err
+    assert '"event": "daemon.stopped"' in err
+    assert "revoked-key" not in err
+    assert box.writes == []
+
+
 def test_scope_limits_the_tickets_acted_on(
     tmp_path: Path,
     sandbox: tuple[FreshdeskSandbox, RunningServer],
