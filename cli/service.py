@@ -7,7 +7,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cli.exit_codes import EXIT_AUTH, EXIT_OK
+from cli.exit_codes import EXIT_AUTH, EXIT_CONFIG, EXIT_OK
 from cli.signals import stop_on_signals
 
 log = logging.getLogger("helpdesk_sync.daemon")
@@ -33,15 +33,20 @@ def schedule(
     """
     from apscheduler.schedulers.background import BackgroundScheduler
 
+    from cli.health import Health, serve
     from engine.ownership import LeaseLost, holding, working
     from sync.contract import AuthError
 
     scheduler = BackgroundScheduler(timezone=UTC)
+    health = Health(
+        store, {name: float(settings.connector(name).interval_seconds) for name in engines}
+    )
     refused: dict[str, str] = {}
     """Connectors whose credentials the helpdesk refused: the service stops, exit 3."""
 
     def give_up(name: str, exc: Exception) -> None:
         refused[name] = str(exc)
+        health.pass_error(name, "auth", str(exc))
         log.error(
             "credentials refused: %s; stopping (exit 3): fix the key and start again",
             exc,
@@ -52,12 +57,14 @@ def schedule(
     def job(name: str) -> None:
         with working(leases.get(name)) as lease:
             if lease is not None and not _own(scheduler, lease, f"poll:{name}"):
+                health.skipped(name)
                 return
             try:
-                engines[name].run_pass()
+                health.pass_done(name, engines[name].run_pass())
             except AuthError as exc:
                 give_up(name, exc)
-            except Exception:  # a failing pass must not kill the scheduler; next run retries
+            except Exception as exc:  # a failing pass must not kill the scheduler
+                health.pass_error(name, "error", type(exc).__name__)
                 log.exception("pass failed", extra={"event": "pass.error", "connector": name})
 
     def timer_job(name: str) -> None:
@@ -100,11 +107,24 @@ def schedule(
             next_run_time=datetime.now(UTC),
         )
 
+    try:
+        served = serve(health, settings.health_address) if settings.health_address else None
+    except OSError as exc:  # the address is taken or not this host's: a configuration fix
+        log.error(
+            "cannot serve health on %s: %s (set health_address to a free HOST:PORT)",
+            settings.health_address,
+            exc,
+            extra={"event": "health.error"},
+        )
+        store.close()
+        return EXIT_CONFIG
     with stop_on_signals(stop), holding(leases, handover=True):
         scheduler.start()
         log.info("running", extra={"event": "daemon.started", "connectors": list(engines)})
         stop.wait()
         scheduler.shutdown(wait=True)  # the current ticket finishes and is persisted
+    if served is not None:
+        served.stop()
     store.close()
     log.info("stopped", extra={"event": "daemon.stopped"})
     return EXIT_AUTH if refused else EXIT_OK

@@ -97,6 +97,12 @@ class Settings(BaseSettings):
         default="auto", description="auto: text on a terminal, JSON lines otherwise."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    health_address: str | None = Field(
+        default="127.0.0.1:9464",
+        pattern=r"^\[?[A-Za-z0-9.:-]*\]?:\d+$",
+        description="HOST:PORT where `run` serves /healthz, /readyz and /metrics "
+        "(localhost by default; null turns it off).",
+    )
     mappings_dir: Path | None = Field(default=None, description="Directory of mapping YAML.")
     connectors: list[AnyConnectorSettings] = Field(default_factory=list)
     lease_seconds: float | None = Field(

@@ -22,6 +22,18 @@ _MAX_ERROR = 2000
 # ---------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class StoreCounts:
+    """Grouped counts of one connector's state (``Store.counts``), for metrics."""
+
+    effects: dict[tuple[str, str], int]
+    """(action kind, journal state) -> effects."""
+    dead_letters: int
+    timers_pending: int
+    timers_overdue: int
+    """Pending timers whose due time has passed (the timer check is behind)."""
+
+
 @dataclass(frozen=True)
 class TimerRow:
     """One SLA timer: pending until it fires or is cancelled."""

@@ -43,6 +43,7 @@ from sqlalchemy import (
     Engine,
     Table,
     and_,
+    case,
     create_engine,
     delete,
     event,
@@ -68,6 +69,7 @@ from .rows import (
     EffectState,
     JournalEntry,
     LeaseRow,
+    StoreCounts,
     TimerRow,
     audit_row,
     dead_letter,
@@ -661,6 +663,32 @@ class _Operations:
             query = query.limit(limit)
         with self._read() as conn:
             return [TimerRow(**dict(r)) for r in conn.execute(query).mappings()]
+
+    def counts(self, connector: str) -> StoreCounts:
+        """What ops watch for one connector, by grouped counts (no rows are read): journal
+        effects by kind and state, active dead letters, pending and overdue timers."""
+        now = self._now()
+        with self._read() as conn:
+            effects = conn.execute(
+                select(journal.c.kind, journal.c.state, func.count())
+                .where(journal.c.connector == connector)
+                .group_by(journal.c.kind, journal.c.state)
+            ).all()
+            letters = conn.execute(
+                select(func.count())
+                .select_from(dead_letters_table)
+                .where(dead_letters_table.c.connector == connector, dead_letter_active)
+            ).scalar_one()
+            pending = conn.execute(
+                select(func.count(), func.sum(case((timers.c.due_at < now, 1), else_=0)))
+                .where(timers.c.connector == connector, timers.c.state == "pending")
+            ).one()
+        return StoreCounts(
+            effects={(str(k), str(st)): int(n) for k, st, n in effects},
+            dead_letters=int(letters),
+            timers_pending=int(pending[0] or 0),
+            timers_overdue=int(pending[1] or 0),
+        )
 
     def list_timers(
         self, connector: str | None = None, *, state: str | None = "pending"

@@ -34,6 +34,7 @@ def write_config(tmp_path: Path, url: str, **extra: object) -> Path:
     config = {
         "state_url": f"sqlite:///{tmp_path / 'state.sqlite'}",
         "log_format": "json",
+        "health_address": "127.0.0.1:0",
         "max_attempts": 2,
         "connectors": [
             {

@@ -146,6 +146,7 @@ class Fleet:
         settings = {
             "state_url": self.state_url,
             "log_format": "json",
+            "health_address": "127.0.0.1:0",  # several processes on one host: any free port
             "lease_seconds": LEASE,
             "connectors": [
                 {

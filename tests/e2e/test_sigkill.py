@@ -122,6 +122,7 @@ def test_sigkill_backfill_loses_and_duplicates_nothing(
                 {
                     "state_url": f"sqlite:///{state}",
                     "log_format": "json",
+                    "health_address": "127.0.0.1:0",
                     "log_level": "WARNING",
                     "connectors": [
                         {
