@@ -41,7 +41,15 @@ def add_mappings_parser(sub: Any) -> None:
     p.add_argument("name", nargs="?", help="one mapping (default: all)")
     p.add_argument("--check", action="store_true", help="validate every mapping and exit")
     p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--mappings-dir", type=Path, help="directory of mapping YAML files")
+    p.add_argument(
+        "--mappings-dir",
+        type=Path,
+        help="directory of mapping YAML files (default: the configuration's mappings_dir, "
+        "then the shipped mappings)",
+    )
+    p.add_argument(
+        "--config", type=Path, help="configuration file (default: $HELPDESK_SYNC_CONFIG)"
+    )
     p.set_defaults(handler=run_mappings)
 
 
@@ -165,11 +173,21 @@ def run_mappings(
     """``helpdesk-sync mappings [NAME] [--check]``."""
     out = out or sys.stdout
     err = err or sys.stderr
+    directory = args.mappings_dir
+    if directory is None:  # the directory the daemon would use (config file, environment)
+        from cli.settings import load_settings
+        from sync.errors import ConfigError
+
+        try:
+            directory = load_settings(getattr(args, "config", None)).mappings_dir
+        except ConfigError as exc:
+            print(f"error: {exc}", file=err)
+            return EXIT_BAD_INPUT
     try:
         if args.name:
-            mappings = {args.name: load_mapping(args.name, args.mappings_dir)}
+            mappings = {args.name: load_mapping(args.name, directory)}
         else:
-            mappings = load_mappings(args.mappings_dir)
+            mappings = load_mappings(directory)
     except MappingError as exc:
         print(f"error: bad mapping:\n{exc}", file=err)
         return EXIT_BAD_INPUT

@@ -398,3 +398,47 @@ def test_version_names_the_installed_package(capsys: pytest.CaptureFixture[str])
         main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip() == f"helpdesk-sync {version('helpdesk-sync')}"
+
+
+def test_check_in_json_and_a_broken_mapping_no_connector_uses(
+    tmp_path: Path,
+    sandbox: tuple[FreshdeskSandbox, RunningServer],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shutil
+
+    _, server = sandbox
+    shipped = ROOT / "mappings"
+    mine = tmp_path / "mappings"
+    mine.mkdir()
+    shutil.copy(shipped / "sac.yaml", mine / "sac.yaml")
+    config = write_config(tmp_path, server.url)
+    data = json.loads(config.read_text())
+    data["mappings_dir"] = str(mine)
+    config.write_text(json.dumps(data))
+
+    assert main(["check", "--format", "json", "--config", str(config)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["mappings"] == {"ok": ["sac"], "errors": []}
+    assert report["state"]["status"] == "none yet"
+    [connector] = report["connectors"]
+    assert (connector["name"], connector["status"], connector["types"]) == ("sac", "ok", 35)
+    assert report["exit"] == 0
+
+    # A mapping no connector uses, broken: check names its file and line, exit 2.
+    (mine / "ouvidoria.yaml").write_text("name: ouvidoria\ntypes: [\n", encoding="utf-8")
+    assert main(["check", "--config", str(config)]) == 2
+    out = capsys.readouterr().out
+    assert "mappings: BAD" in out
+    assert "ouvidoria.yaml" in out
+
+    # mappings --check reads the same directory, from the config or the environment.
+    assert main(["mappings", "--check", "--config", str(config)]) == 2
+    assert "ouvidoria.yaml" in capsys.readouterr().err
+    monkeypatch.setenv("HELPDESK_SYNC_MAPPINGS_DIR", str(mine))
+    assert main(["mappings", "--check"]) == 2
+    capsys.readouterr()
+    (mine / "ouvidoria.yaml").unlink()
+    assert main(["mappings", "--check"]) == 0
+    assert capsys.readouterr().out.startswith(f"ok: {mine / 'sac.yaml'}")
