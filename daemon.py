@@ -75,7 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(p)
     p.add_argument("--connector", required=True)
     p.add_argument("--since", required=True, type=parse_when, help="YYYY-MM-DD or ISO time")
-    p.add_argument("--until", type=parse_when, help="YYYY-MM-DD or ISO time (default: now)")
+    p.add_argument(
+        "--until",
+        type=parse_when,
+        help="YYYY-MM-DD or ISO time (default: the moment this backfill first ran; after a "
+        "kill, run the same command again and it resumes from its cursor)",
+    )
     p.add_argument("--dry-run", action="store_true", help="decide and report; write nothing")
     add_wait(p)
     p.set_defaults(handler=cmd_backfill)

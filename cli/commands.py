@@ -120,11 +120,12 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     if isinstance(runtime, int):
         return runtime
     settings, mappings = runtime
-    until = args.until or datetime.now(UTC)
+    store = open_store(settings)
+    until = args.until or open_ended_until(store, args.connector, args.since)
     if until <= args.since:
+        store.close()
         print("error: --until must be after --since", file=sys.stderr)
         return EXIT_CONFIG
-    store = open_store(settings)
     stop = threading.Event()
     try:
         settings.connector(args.connector)
@@ -152,6 +153,25 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             return _backfill_pass(args, engine, until, stop)
     finally:
         store.close()
+
+
+def open_ended_until(store: Any, connector: str, since: datetime) -> datetime:
+    """The end of a backfill run without ``--until``: the moment the same command first
+    ran (kept in the store), so running it again after a kill resumes the same run from its
+    cursor instead of starting a new one; what changed since is ``run``'s to poll."""
+    key = f"backfill:{since.isoformat()}:open-ended"
+    kept = store.get_cursor(connector, key)
+    if kept is not None:
+        until = datetime.fromisoformat(kept)
+        print(
+            f"resuming the backfill from {since.isoformat()} to {until.isoformat()} "
+            "(the moment this command first ran; give --until for another run)",
+            file=sys.stderr,
+        )
+        return until
+    until = datetime.now(UTC).replace(microsecond=0)
+    store.save_cursor(connector, until.isoformat(), key)
+    return until
 
 
 def _backfill_pass(

@@ -124,6 +124,7 @@ def test_backfill_is_resumable_and_prints_a_summary(
     assert main(args) == 0  # run again: resumes after its cursor, nothing new to write
     second = capsys.readouterr().out
     assert "effects applied 0" in second
+    assert "decided 0" in second  # the same run resumed: its own echoes are not its to read
     assert len(box.writes) == writes
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -177,6 +178,15 @@ class Fleet:
                 (self.account.now - timedelta(days=1)).isoformat(),
                 "--until",
                 (self.account.now + timedelta(days=1)).isoformat(),
+                "--wait",
+                "60",
+            ],
+            "backfill-open": [  # no --until: the run ends where it first started
+                "backfill",
+                "--connector",
+                "sac",
+                "--since",
+                (self.account.now - timedelta(days=1)).isoformat(),
                 "--wait",
                 "60",
             ],
@@ -377,6 +387,29 @@ def test_sigterm_stops_a_backfill_after_the_ticket_in_hand_and_gives_its_lease_u
     codes = fleet.finish()
     assert codes[again] == 0, fleet.log(again)
     fleet.account.assert_exactly_once()
+
+
+def test_a_killed_open_ended_backfill_run_again_decides_each_ticket_once_in_all(
+    fleet: Fleet, store: Store
+) -> None:
+    first = fleet.start("backfill-open")
+    fleet.wait_owned_by(store, first)
+    deadline = time.monotonic() + 30
+    while fleet.account.writes() < 5:  # in the middle of the pass
+        assert first.poll() is None, fleet.log(first)
+        assert time.monotonic() < deadline, fleet.log(first)
+        time.sleep(0.01)
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=30) == EXIT_LEASE, fleet.log(first)
+    again = fleet.start("backfill-open")  # the same command, no --until: it resumes
+    codes = fleet.finish()
+    assert codes[again] == 0, fleet.log(again)
+    fleet.account.assert_exactly_once()
+    assert "resuming the backfill from" in fleet.log(again)
+    decided = [
+        int(m) for p in (first, again) for m in re.findall(r"decided (\d+)", fleet.log(p))
+    ]
+    assert sum(decided) == TICKETS, (decided, fleet._logs())
 
 
 def test_backfill_owner_killed_the_service_takes_over_within_one_interval(
