@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import threading
 from dataclasses import asdict
@@ -19,6 +20,7 @@ from cli.exit_codes import (
     EXIT_AUTH,
     EXIT_CONFIG,
     EXIT_FAILURES,
+    EXIT_INTERRUPTED,
     EXIT_LEASE,
     EXIT_OK,
     pass_code,
@@ -145,12 +147,22 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     from engine.ownership import holding
 
+    received: list[int] = []
     try:
-        with stop_on_signals(stop), holding(leases):
+        with stop_on_signals(stop, received), holding(leases):
             lease = leases.get(args.connector)
             if lease is not None and not take(lease, args.wait):
                 return EXIT_LEASE
-            return _backfill_pass(args, engine, until, stop)
+            code = _backfill_pass(args, engine, until, stop)
+        if stop.is_set():
+            print(
+                "backfill stopped after the ticket in hand, progress kept: run the same "
+                "command again to resume",
+                file=sys.stderr,
+            )
+            if signal.SIGINT in received:
+                return EXIT_INTERRUPTED  # Ctrl-C: the shell's convention, 128 + SIGINT
+        return code
     finally:
         store.close()
 

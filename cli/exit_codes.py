@@ -1,7 +1,8 @@
 """Exit codes of the command line, and which one a pass (or several) ends with.
 
 0 done; 1 done but tickets failed or were quarantined; 2 usage, bad input, bad
-configuration or bad mapping; 3 the helpdesk refused the credentials; 69, 70 and 75 below.
+configuration or bad mapping; 3 the helpdesk refused the credentials; 69, 70, 75 and 130
+below.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ EXIT_LEASE = 75
 """EX_TEMPFAIL: another process owns a connector (nothing was written for it), or the
 command was stopped by SIGTERM/SIGINT before the end (what was done is kept); run it
 again later and it goes on where it stopped."""
+
+EXIT_INTERRUPTED = 130
+"""A backfill stopped with Ctrl-C (SIGINT; the shell's 128 + 2): the ticket in hand was
+finished and kept; the same command run again resumes."""
 
 SEVERITY = (EXIT_INTERNAL, EXIT_FAILURES, EXIT_UNAVAILABLE, EXIT_LEASE)
 """Which exit code wins when connectors ended differently: a bug, failed tickets, a
@@ -53,6 +58,7 @@ __all__ = [
     "EXIT_CONFIG",
     "EXIT_FAILURES",
     "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
     "EXIT_LEASE",
     "EXIT_OK",
     "EXIT_UNAVAILABLE",

@@ -22,11 +22,14 @@ SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 @contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """While inside, SIGTERM/SIGINT set ``stop`` instead of ending the process."""
+def stop_on_signals(stop: threading.Event, received: list[int] | None = None) -> Iterator[None]:
+    """While inside, SIGTERM/SIGINT set ``stop`` instead of ending the process; the signal
+    numbers are appended to ``received`` (Ctrl-C is told apart from a supervisor's stop)."""
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         log.info("stopping on signal %s", signum, extra={"event": "daemon.stopping"})
+        if received is not None:
+            received.append(signum)
         stop.set()
 
     previous = {s: signal.signal(s, _stop) for s in SIGNALS}

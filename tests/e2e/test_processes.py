@@ -389,7 +389,7 @@ def test_sigterm_stops_a_backfill_after_the_ticket_in_hand_and_gives_its_lease_u
     fleet.account.assert_exactly_once()
 
 
-def test_a_killed_open_ended_backfill_run_again_decides_each_ticket_once_in_all(
+def test_an_open_ended_backfill_stopped_with_ctrl_c_and_run_again_decides_each_ticket_once(
     fleet: Fleet, store: Store
 ) -> None:
     first = fleet.start("backfill-open")
@@ -399,8 +399,9 @@ def test_a_killed_open_ended_backfill_run_again_decides_each_ticket_once_in_all(
         assert first.poll() is None, fleet.log(first)
         assert time.monotonic() < deadline, fleet.log(first)
         time.sleep(0.01)
-    first.send_signal(signal.SIGTERM)
-    assert first.wait(timeout=30) == EXIT_LEASE, fleet.log(first)
+    first.send_signal(signal.SIGINT)  # Ctrl-C
+    assert first.wait(timeout=30) == 130, fleet.log(first)
+    assert "run the same command again to resume" in fleet.log(first)
     again = fleet.start("backfill-open")  # the same command, no --until: it resumes
     codes = fleet.finish()
     assert codes[again] == 0, fleet.log(again)
