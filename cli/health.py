@@ -16,7 +16,9 @@ Theory of operation
   ticket failures, effects reconciled after a crash); gauges read from the state store at
   each scrape with grouped counts (``Store.counts``: journal effects by kind and state,
   active dead letters, pending and overdue timers), the cursor's lag behind now (datetime
-  cursors) and the time of the last pass. The table of every metric is in the README.
+  cursors) and the time of the last pass; and each connector's API use as its
+  ``api_stats()`` reports it (calls, throttled answers, seconds waited, remaining quota).
+  The table of every metric is in the README.
 * ``serve`` runs a WSGI server in a daemon thread (``wsgiref``, one thread per request);
   the default address is 127.0.0.1: nothing is exposed beyond the host unless configured.
 """
@@ -34,7 +36,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -71,6 +73,8 @@ class Health:
 
     store: Any
     intervals: Mapping[str, float]
+    connectors: Mapping[str, Any] = field(default_factory=dict)
+    """Connectors by name; those with ``api_stats()`` report their API use."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
@@ -257,6 +261,43 @@ class _StoreCollector(Collector):
             if state.pass_at is not None:
                 last.add_metric([name], state.pass_at.timestamp())
         yield from (effects, letters, pending, overdue, lag, last)
+        yield from _api_metrics(h.connectors)
+
+
+def _api_metrics(connectors: Mapping[str, Any]) -> Iterator[Any]:
+    """Each connector's API use, as its ``api_stats()`` reports it (when it has one)."""
+    calls = CounterMetricFamily(
+        "helpdesk_sync_api_calls", "Requests sent to the helpdesk API, retries included.",
+        labels=["connector"],
+    )  # fmt: skip
+    throttled = CounterMetricFamily(
+        "helpdesk_sync_api_throttled",
+        "Answers that said not now: 429s, Movidesk's lockout, Salesforce's request limit.",
+        labels=["connector"],
+    )
+    waited = CounterMetricFamily(
+        "helpdesk_sync_api_wait_seconds",
+        "Seconds spent waiting for the helpdesk's rate limits and before retries.",
+        labels=["connector"],
+    )
+    remaining = GaugeMetricFamily(
+        "helpdesk_sync_api_remaining",
+        "API budget the helpdesk last reported left (per minute or per day, as it counts).",
+        labels=["connector"],
+    )
+    for name, connector in connectors.items():
+        stats = getattr(connector, "api_stats", None)
+        if stats is None:
+            continue
+        found = stats()
+        calls.add_metric([name], found.get("calls", 0))
+        if "throttled" in found:
+            throttled.add_metric([name], found["throttled"])
+        if "waited_seconds" in found:
+            waited.add_metric([name], found["waited_seconds"])
+        if "remaining" in found:
+            remaining.add_metric([name], found["remaining"])
+    yield from (calls, throttled, waited, remaining)
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):

@@ -39,7 +39,9 @@ def schedule(
 
     scheduler = BackgroundScheduler(timezone=UTC)
     health = Health(
-        store, {name: float(settings.connector(name).interval_seconds) for name in engines}
+        store,
+        {name: float(settings.connector(name).interval_seconds) for name in engines},
+        connectors={name: engine.connector for name, engine in engines.items()},
     )
     refused: dict[str, str] = {}
     """Connectors whose credentials the helpdesk refused: the service stops, exit 3."""

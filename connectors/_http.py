@@ -435,6 +435,10 @@ class HttpClient:
             self.session.auth = auth
         self.calls = 0
         """HTTP requests sent, retries included."""
+        self.throttled = 0
+        """Answers that said "not now": 429s (and a helpdesk's lockout, see subclasses)."""
+        self.retry_waited = 0.0
+        """Seconds slept before retries (Retry-After and backoff), for the metrics."""
         self._origin = urlsplit(self.base_url)[:2]
 
     def __repr__(self) -> str:
@@ -504,7 +508,7 @@ class HttpClient:
             wait=self._wait,
             stop=stop,
             sleep=self.sleep,
-            before_sleep=lambda state: self._log_retry(state, method, url),
+            before_sleep=lambda state: self._before_retry(state, method, url),
             reraise=True,
         )
         try:
@@ -548,11 +552,34 @@ class HttpClient:
         if self.budget is not None:
             self.budget.after_response(response.headers)
         status = response.status_code
+        if status == 429:
+            self.throttled += 1
         if status == 429 or status >= 500 or status == 408:
             raise _RetryableStatus(
                 response, parse_retry_after(response.headers.get("Retry-After"), self.now)
             )
         return response
+
+    def _before_retry(self, state: RetryCallState, method: str, url: str) -> None:
+        self.retry_waited += state.upcoming_sleep or 0.0
+        self._log_retry(state, method, url)
+
+    def api_stats(self) -> dict[str, float]:
+        """Calls, throttled answers, seconds waited (rate budget and retries) and the
+        remaining quota the helpdesk last reported (absent when it reports none)."""
+        stats: dict[str, float] = {
+            "calls": self.calls,
+            "throttled": self.throttled,
+            "waited_seconds": self.retry_waited,
+        }
+        for limiter in (self.budget, self.sub_limits):
+            waited = getattr(limiter, "waited", None)
+            if isinstance(waited, int | float):
+                stats["waited_seconds"] += waited
+        remaining = getattr(self.budget, "remaining", None)
+        if isinstance(remaining, int | float):
+            stats["remaining"] = remaining
+        return stats
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

@@ -183,6 +183,10 @@ class FreshdeskConnector(PerTicketWrites):
 
     # ------------------------------------------------------------------ check, list, load
 
+    def api_stats(self) -> dict[str, float]:
+        """API calls, throttled answers, seconds waited, remaining quota (for metrics)."""
+        return self.http.api_stats()
+
     def check(self) -> str:
         """``GET /agents/me``: cheap proof that the key works; names the masked agent e-mail."""
         me = self.http.get("/api/v2/agents/me").json()

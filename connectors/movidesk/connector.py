@@ -188,6 +188,10 @@ class MovideskConnector(PerTicketWrites):
 
     # ------------------------------------------------------------------ check, list, load
 
+    def api_stats(self) -> dict[str, float]:
+        """API calls, throttled answers, seconds waited, remaining quota (for metrics)."""
+        return self.http.api_stats()
+
     def check(self) -> str:
         """The agent helpdesk-sync writes as (``GET /persons?id=``) and one ticket id: cheap
         proof that the token works for both APIs (401/403: ``AuthError``)."""

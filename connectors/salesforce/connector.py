@@ -116,6 +116,14 @@ class SalesforceConnector:
 
     # ------------------------------------------------------------------ check, list, load
 
+    def api_stats(self) -> dict[str, float]:
+        """API calls and the org's remaining daily requests as last reported (metrics)."""
+        stats: dict[str, float] = {"calls": self.client.calls}
+        if self.client.usage is not None:
+            used, total = self.client.usage
+            stats["remaining"] = max(0, total - used)
+        return stats
+
     def check(self) -> str:
         """``GET limits/``: proves the credentials and reads the daily API usage."""
         data = self.client.limits()

@@ -212,3 +212,40 @@ def test_run_exits_2_when_the_health_address_is_taken(tmp_path: Path) -> None:
         )
     assert done.returncode == 2, done.stderr
     assert '"event": "health.error"' in done.stderr
+
+
+def test_api_use_is_exported_per_connector(tmp_path: Path) -> None:
+    with mocked() as rsps:
+        harness = FreshdeskHarness(rsps)
+        harness.complete_ticket(0)
+        harness.clock.advance(minutes=1)
+        harness.fail(kind="429", count=1)  # one "not now" with Retry-After: 7
+        connector = harness.connector()
+        with Store(f"sqlite:///{tmp_path / 'state.sqlite'}", clock=harness.clock) as store:
+            health = Health(
+                store, {NAME: INTERVAL}, clock=harness.clock, connectors={NAME: connector}
+            )
+            engine = Engine(
+                connector,
+                load_mapping(harness.mapping),
+                store,
+                clock=harness.clock,
+                initial_lookback=timedelta(days=2),
+            )
+            health.pass_done(NAME, engine.run_pass())
+            running = serve(health, "127.0.0.1:0")
+            try:
+                _, text = get(f"http://{running.address}/metrics")
+            finally:
+                running.stop()
+
+    calls = metric(text, "helpdesk_sync_api_calls_total", connector=NAME)
+    assert calls == connector.http.calls  # type: ignore[attr-defined]
+    assert calls is not None
+    assert calls >= 3  # the list (twice: the 429, then the answer), the ticket, the writes
+    assert metric(text, "helpdesk_sync_api_throttled_total", connector=NAME) == 1
+    waited = metric(text, "helpdesk_sync_api_wait_seconds_total", connector=NAME)
+    assert waited is not None
+    assert waited >= 7  # Retry-After honoured
+    # No rate budget on this connector: no remaining quota to report, so no sample.
+    assert metric(text, "helpdesk_sync_api_remaining", connector=NAME) is None
