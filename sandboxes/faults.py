@@ -4,9 +4,11 @@ delays, and a hook right after a write.
 ``Faults`` describes failures to inject, consumed by count by the matching requests;
 ``DroppedConnection`` and ``SandboxTimeout`` are how the dispatcher asks its adapter (the
 ``responses`` callback or the loopback server) to drop a connection or time a client out.
-``FaultInjection`` is a mixin of each sandbox (``FreshdeskSandbox``, ``MovideskSandbox``):
-it picks the fault, if any, that one request meets. One class for every sandbox, so one
-test harness drives them all the same way.
+``FaultInjection`` is a mixin of each sandbox (Freshdesk, Movidesk, Salesforce): it picks
+the fault, if any, that one request meets, and ``_fault_before`` applies what is the same
+for every API (drop, time out, answer slowly), leaving the 429 and 5xx answers to the
+sandbox, in its API's shape. One class for every sandbox, so one test harness drives
+them all the same way.
 """
 
 from __future__ import annotations
@@ -71,6 +73,27 @@ class FaultInjection:
 
     faults: list[Faults]
     _lock: threading.RLock
+    sleep: Callable[[float], None]
+
+    def _fault_before(
+        self, method: str, path: str, query: Query | None, log_no_answer: Callable[[], None]
+    ) -> tuple[str, Any] | None:
+        """The fault this request meets, applied where every API is alike: a dropped
+        connection or a timeout is logged (``log_no_answer``) and raised for the adapter, a
+        slow answer waits; a ``("429", retry_after)`` or ``("5xx", status)`` is returned for
+        the sandbox to answer in its API's shape; None when there is none."""
+        with self._lock:
+            fault = self._take_fault(method, path, query)
+        if fault == "dropped":
+            log_no_answer()
+            raise DroppedConnection(path)
+        if fault == "timeout":
+            log_no_answer()
+            raise SandboxTimeout(path)
+        if isinstance(fault, tuple) and fault[0] == "slow":
+            self.sleep(fault[1])
+            return None
+        return fault if isinstance(fault, tuple) else None
 
     def inject(self, faults: Faults) -> Faults:
         """Activate a set of faults (consumed by count); returns it for inspection."""

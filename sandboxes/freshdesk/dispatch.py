@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..faults import DroppedConnection, FaultInjection, SandboxTimeout
+from ..faults import DroppedConnection, FaultInjection
 from .limits import RateLimits
 from .records import Call, Json, Response, StoredTicket, Write
 from .shapes import (
@@ -54,29 +54,20 @@ class Dispatch(SandboxState, RateLimits, FaultInjection):
         with self._lock:
             self._request_no += 1
             request_id = f"sbx-{self._request_no:08d}"
-            fault = self._take_fault(method, path)
-        if fault == "dropped":
-            self._log(method, path, query, 0, 0)
-            raise DroppedConnection(path)
-        if fault == "timeout":
-            self._log(method, path, query, 0, 0)
-            raise SandboxTimeout(path)
-        if isinstance(fault, tuple):
+        fault = self._fault_before(method, path, None, lambda: self._log(method, path, query, 0, 0))
+        if fault is not None:
             kind, value = fault
-            if kind == "slow":
-                self.sleep(value)
-            elif kind == "429":
+            if kind == "429":
                 self._log(method, path, query, 429, 0)
                 return (
                     429,
                     {"Retry-After": str(value), "X-Request-Id": request_id},
                     RATE_LIMITED_BODY,
                 )
-            else:
-                self._log(method, path, query, value, 0)
-                body_out = SERVER_ERROR_BODIES.get(value, b"Server error")
-                ctype = "application/json" if body_out.startswith(b"{") else "text/html"
-                return value, {"Content-Type": ctype, "X-Request-Id": request_id}, body_out
+            self._log(method, path, query, value, 0)
+            body_out = SERVER_ERROR_BODIES.get(value, b"Server error")
+            ctype = "application/json" if body_out.startswith(b"{") else "text/html"
+            return value, {"Content-Type": ctype, "X-Request-Id": request_id}, body_out
         if not self._authorized(lowered.get("authorization", "")):
             self._log(method, path, query, 401, 0)
             return self._json(401, UNAUTHORIZED, {"X-Request-Id": request_id})

@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..faults import DroppedConnection, FaultInjection, SandboxTimeout
+from ..faults import DroppedConnection, FaultInjection
 from .limits import RateLimits
 from .records import Call, Json, Response, StoredTicket, Write
 from .shapes import LOCKED_BODY, SERVER_ERROR_BODIES, THROTTLED_BODY, ApiError, bad_request
@@ -56,26 +56,17 @@ class Dispatch(SandboxState, RateLimits, FaultInjection):
         method = method.upper()
         with self._lock:
             self._request_no += 1
-            fault = self._take_fault(method, path, query)
-        if fault == "dropped":
-            self._log(method, path, query, 0)
-            raise DroppedConnection(path)
-        if fault == "timeout":
-            self._log(method, path, query, 0)
-            raise SandboxTimeout(path)
-        if isinstance(fault, tuple):
+        fault = self._fault_before(method, path, query, lambda: self._log(method, path, query, 0))
+        if fault is not None:
             kind, value = fault
-            if kind == "slow":
-                self.sleep(value)
-            elif kind == "429":
+            if kind == "429":
                 self._log(method, path, query, 429)
                 return 429, {"Retry-After": str(value)}, THROTTLED_BODY
-            else:
-                with self._lock:
-                    self._finish(method, path, query, value)
-                body_out = SERVER_ERROR_BODIES.get(value, b"Server error")
-                ctype = "application/json" if body_out.startswith(b"{") else "text/html"
-                return value, {"Content-Type": ctype}, body_out
+            with self._lock:
+                self._finish(method, path, query, value)
+            body_out = SERVER_ERROR_BODIES.get(value, b"Server error")
+            ctype = "application/json" if body_out.startswith(b"{") else "text/html"
+            return value, {"Content-Type": ctype}, body_out
         with self._lock:
             moment = self.now()
             wait = self._lock_wait(moment) if self._tickets_api(path) else None

@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..faults import DroppedConnection, FaultInjection, SandboxTimeout
+from ..faults import DroppedConnection, FaultInjection
 from .query import QueryEngine
 from .records import Call, Json, Response
 from .shapes import (
@@ -125,27 +125,19 @@ class Dispatch(QueryEngine, WriteEngine, FaultInjection):
         """
         method = method.upper()
         lowered = {k.lower(): v for k, v in headers.items()}
-        with self._lock:
-            fault = self._take_fault(method, path, query)
-        if fault == "dropped":
-            self._log(method, path, query, lowered, 0)
-            raise DroppedConnection(path)
-        if fault == "timeout":
-            self._log(method, path, query, lowered, 0)
-            raise SandboxTimeout(path)
-        if isinstance(fault, tuple):
+        fault = self._fault_before(
+            method, path, query, lambda: self._log(method, path, query, lowered, 0)
+        )
+        if fault is not None:
             kind, value = fault
-            if kind == "slow":
-                self.sleep(value)
-            elif kind == "429":
+            if kind == "429":  # Salesforce sends no 429: its limit answer is a 403
                 self._log(method, path, query, lowered, 403)
                 return self._json(403, CONCURRENCY_EXCEEDED, {})
-            else:
-                self._log(method, path, query, lowered, value)
-                ctype, payload = SERVER_ERROR_BODIES.get(
-                    value, ("text/html", b"<html><body>Server Error</body></html>")
-                )
-                return value, {"Content-Type": ctype}, payload
+            self._log(method, path, query, lowered, value)
+            ctype, payload = SERVER_ERROR_BODIES.get(
+                value, ("text/html", b"<html><body>Server Error</body></html>")
+            )
+            return value, {"Content-Type": ctype}, payload
         if method == "POST" and SOAP_LOGIN_PATH.fullmatch(path):
             with self._lock:
                 status, xml = self._soap_login(body)
