@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import logging
 import multiprocessing as mp
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -42,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from backfill import CountingHandler, journal_states, peak_rss_mb, rss_mb
+from backfill import CountingHandler, Tally, journal_states, peak_rss_mb, rss_mb
 
 DAILY_LIMIT = 1_000_000
 """The sandbox org's daily allocation: large enough never to pause the run."""
@@ -126,34 +125,6 @@ def sandbox_main(conn: Any, options: dict[str, Any]) -> None:
             running.stop()
             conn.send("stopped")
             return
-
-
-class Tally:
-    """The engine's reporter: counts only (constant memory), and an RSS sample per step."""
-
-    def __init__(self, total: int, started: float) -> None:
-        self.total, self.started = total, started
-        self.step = max(1, total // 10)
-        self.count = 0
-        self.outcomes: Counter[str] = Counter()
-        self.asked: Counter[str] = Counter()
-        self.applied = 0
-        self.samples: list[tuple[int, float]] = []
-
-    def ticket_done(self, report: Any) -> None:
-        self.count += 1
-        self.outcomes[report.outcome] += 1
-        self.asked.update(report.planned)
-        self.applied += report.applied
-        if self.count % self.step == 0:
-            rss = rss_mb()
-            self.samples.append((self.count, rss))
-            elapsed = time.perf_counter() - self.started
-            print(
-                f"  ... {self.count}/{self.total} cases  {elapsed:7.1f} s  RSS {rss:6.1f} MB",
-                file=sys.stderr,
-                flush=True,
-            )
 
 
 def verdict(ok: bool) -> str:
