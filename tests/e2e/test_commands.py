@@ -55,6 +55,18 @@ def write_config(tmp_path: Path, url: str, **extra: object) -> Path:
     return path
 
 
+def start_run(config: Path, key: str = DEFAULT_API_KEY) -> subprocess.Popen[str]:
+    """``helpdesk-sync run`` as the service runs it: its own process, logs on stderr."""
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "daemon.py"), "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "TEST_FD_KEY": key},
+    )
+
+
 @pytest.fixture(autouse=True)
 def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEST_FD_KEY", DEFAULT_API_KEY)
@@ -237,14 +249,7 @@ def test_run_stops_gracefully_on_sigterm(
 ) -> None:
     box, server = sandbox
     config = write_config(tmp_path, server.url)
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "daemon.py"), "run", "--config", str(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "TEST_FD_KEY": DEFAULT_API_KEY},
-    )
+    process = start_run(config)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and sum(1 for w in box.writes if w.method == "PUT") < 5:
         time.sleep(0.1)
@@ -263,14 +268,7 @@ def test_run_stops_with_exit_3_when_the_helpdesk_refuses_the_credentials(
 ) -> None:
     box, server = sandbox
     config = write_config(tmp_path, server.url)
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "daemon.py"), "run", "--config", str(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "TEST_FD_KEY": "revoked-key"},
-    )
+    process = start_run(config, "revoked-key")
     _, err = process.communicate(timeout=60)  # no signal: it stops by itself
 
     assert process.returncode == 3, err

@@ -24,7 +24,7 @@ from engine.store import Store
 from sandboxes.freshdesk import DEFAULT_API_KEY
 from sync.mapping_loader import load_mapping
 from tests.contract.harness import FreshdeskHarness, mocked
-from tests.e2e.test_commands import ROOT, write_config
+from tests.e2e.test_commands import ROOT, start_run, write_config
 
 INTERVAL = 60.0
 NAME = "fd"
@@ -163,14 +163,7 @@ def test_run_serves_health_and_metrics_while_it_polls(tmp_path: Path) -> None:
         data = json.loads(config.read_text())
         data["health_address"] = f"127.0.0.1:{port}"
         config.write_text(json.dumps(data))
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "daemon.py"), "run", "--config", str(config)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-            env={**os.environ, "TEST_FD_KEY": DEFAULT_API_KEY},
-        )
+        process = start_run(config)
         try:
             deadline, ready = time.monotonic() + 30, (0, "")
             while time.monotonic() < deadline and ready[0] != 200:
