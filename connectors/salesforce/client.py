@@ -36,7 +36,6 @@ Theory of operation
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -54,6 +53,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from sync.contract import AuthError, ConnectorError, FatalError, RetriableError
 
+from .._http import RetryPolicy, default_jitter
 from .settings import AuthMode, SalesforceSettings
 
 log = logging.getLogger("helpdesk_sync.connectors.salesforce")
@@ -219,9 +219,7 @@ class SalesforceClient:
         connector: str = HELPDESK,
         budget_share: float = 0.9,
         timeout: float = 30.0,
-        attempts: int = 4,
-        backoff: float = 1.0,
-        max_backoff: float = 30.0,
+        policy: RetryPolicy | None = None,
         pause_seconds: float = 900.0,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
@@ -230,9 +228,9 @@ class SalesforceClient:
         self.connector = connector
         self.budget_share = budget_share
         self.timeout = timeout
-        self.attempts = attempts
-        self.backoff = backoff
-        self.max_backoff = max_backoff
+        self.policy = policy or RetryPolicy(attempts=4)
+        """The shared retry settings (attempts, doubling backoff, its cap)."""
+        self.attempts = self.policy.attempts
         self.pause_seconds = pause_seconds
         self.sleep = sleep
         self.monotonic = monotonic
@@ -352,9 +350,10 @@ class SalesforceClient:
         return result
 
     def delay(self, attempt: int) -> float:
-        """Backoff before retry ``attempt`` + 1: doubling, capped, with up to 50% jitter."""
-        base = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-        return base + random.uniform(0.0, base / 2)  # noqa: S311 - jitter, not security
+        """Backoff before retry ``attempt`` + 1: doubling, capped, with up to 50% jitter
+        (the shared ``RetryPolicy`` and jitter of every connector's HTTP client)."""
+        base = min(self.policy.max_backoff, self.policy.backoff_base * 2 ** (attempt - 1))
+        return base + default_jitter(base)
 
     def _once(
         self,
