@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cli.arguments import add_common, add_wait, parse_when
+from cli.check import cmd_check
 from cli.commands import (
     cmd_backfill,
-    cmd_check,
     cmd_dead_letters,
     cmd_demo,
     cmd_run,

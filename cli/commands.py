@@ -13,13 +13,12 @@ import signal
 import sys
 import threading
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from cli.exit_codes import (
     EXIT_AUTH,
     EXIT_CONFIG,
-    EXIT_FAILURES,
     EXIT_INTERRUPTED,
     EXIT_LEASE,
     EXIT_OK,
@@ -210,95 +209,6 @@ def _backfill_pass(
     return pass_code(result, interrupted=stop.is_set())
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    """``check``: config, every mapping of the mappings directory, state store and every
-    connection; one line per finding (``--format json``: one document)."""
-    from connectors.registry import build_connector
-    from sync.contract import AuthError, ConnectorError
-    from sync.errors import ConfigError, MappingError
-    from sync.mapping_loader import load_mappings
-
-    runtime = load_runtime(args)
-    if isinstance(runtime, int):
-        return runtime
-    settings, mappings = runtime
-    report: dict[str, Any] = {"config": "ok", "connectors": []}
-    code = EXIT_OK
-    try:
-        every = load_mappings(settings.mappings_dir)
-        report["mappings"] = {"ok": sorted(every), "errors": []}
-    except MappingError as exc:  # one no connector uses is still shipped: report it
-        report["mappings"] = {"ok": [], "errors": str(exc).splitlines()}
-        code = EXIT_CONFIG
-    absent = missing_store(settings)
-    if absent is not None:
-        report["state"] = {"status": "none yet", "path": absent}
-        owners = dict.fromkeys((conf.name for conf in settings.connectors), None)
-    else:
-        store = open_store(settings)
-        report["state"] = {"status": "ok", "url": str(store)}
-        owners = {conf.name: store.lease_holder(conf.name) for conf in settings.connectors}
-        store.close()
-    overlap = timedelta(seconds=settings.overlap_seconds)
-    for conf in settings.connectors:
-        holder = owners[conf.name]
-        entry: dict[str, Any] = {
-            "name": conf.name,
-            "kind": conf.kind,
-            "base_url": conf.base_url,
-            "mapping": conf.mapping,
-            "types": len(mappings[conf.name].types),
-            "owner": holder.owner if holder is not None else None,
-            "owned_until": holder.expires_at.isoformat(timespec="seconds") if holder else None,
-        }
-        try:
-            entry["detail"] = build_connector(conf, overlap=overlap).check()
-            entry["status"] = "ok"
-        except ConfigError as exc:
-            entry["status"], entry["detail"] = "CONFIG ERROR", str(exc)
-            code = max(code, EXIT_CONFIG)
-        except AuthError as exc:
-            entry["status"], entry["detail"] = "AUTH ERROR", str(exc)
-            code = max(code, EXIT_AUTH)
-        except ConnectorError as exc:
-            entry["status"], entry["detail"] = "UNREACHABLE", str(exc)
-            code = max(code, EXIT_FAILURES)
-        report["connectors"].append(entry)
-    if args.format == "json":
-        print(json.dumps({**report, "exit": code}, ensure_ascii=False))
-    else:
-        _print_check(report, len(settings.connectors))
-    return code
-
-
-def _print_check(report: dict[str, Any], connectors: int) -> None:
-    print(f"config: ok ({connectors} connector(s))")
-    found = report["mappings"]
-    if found["errors"]:
-        print("mappings: BAD (in the mappings directory, used or not):")
-        for line in found["errors"]:
-            print(f"  {line}")
-    else:
-        print(f"mappings: ok ({', '.join(found['ok'])})")
-    state = report["state"]
-    if state["status"] == "ok":
-        print(f"state: ok ({state['url']})")
-    else:
-        print(f"state: none yet at {state['path']} (the first run or backfill creates it)")
-    for entry in report["connectors"]:
-        owned = (
-            f"owned by {entry['owner']} until {entry['owned_until']}"
-            if entry["owner"]
-            else "no owner"
-        )
-        line = (
-            f"connector {entry['name']}: {entry['kind']} {entry['base_url']} mapping "
-            f"{entry['mapping']} ({entry['types']} types; {owned})"
-        )
-        sep = " — " if entry["status"] == "ok" else " "
-        print(f"{line}: {entry['status']}{sep}{entry['detail']}")
-
-
 def cmd_dead_letters(args: argparse.Namespace) -> int:
     """``dead-letters list|retry [ID]``."""
     runtime = load_runtime(args)
@@ -382,4 +292,4 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(fmt=args.format, keep=args.keep, only=args.only)
 
 
-__all__ = ["cmd_backfill", "cmd_check", "cmd_dead_letters", "cmd_demo", "cmd_run", "cmd_timers"]
+__all__ = ["cmd_backfill", "cmd_dead_letters", "cmd_demo", "cmd_run", "cmd_timers"]

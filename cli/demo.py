@@ -54,6 +54,7 @@ def prepare_account(sandbox: FreshdeskSandbox) -> SacAccount:
     for name in SAC_GROUPS:
         sandbox.add_group(name)
     agent = sandbox.add_agent("Ana Souza", "ana.souza@example.com")
+    sandbox.add_agent("Denis", "denis@example.com")  # the SOP's WhatsApp contact (sac.yaml)
     sandbox.add_custom_field("cf_categoria", "Categoria")
     sandbox.add_custom_field("cf_subcategoria", "Subcategoria")
     sac = next(g for g, v in sandbox.groups.items() if v["name"] == "SAC")

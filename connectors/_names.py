@@ -102,6 +102,12 @@ class NameLookup(Generic[K]):
             )
         return found
 
+    def labels(self) -> list[str]:
+        """Every name the account accepts for this kind (display names first), loaded."""
+        if not self.loaded:
+            self.load()
+        return [*self.names.values(), *self.ids]
+
     def known(self) -> str:
         return ", ".join(sorted(self.names.values(), key=fold)) or "none"
 
@@ -130,7 +136,6 @@ class PartyCache(Generic[K]):
         while len(self._items) > self.size:
             self._items.popitem(last=False)
         return value
-
 
 
 # ---------------------------------------------------------------------------------------
@@ -168,6 +173,7 @@ def resolved(
             return plan(ids)
         except NeedId as missing:
             ids[missing.kind, missing.name] = resolvers[missing.kind](missing.name)
+
 
 __all__ = [
     "NameLookup",

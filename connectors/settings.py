@@ -14,6 +14,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from sync.account import Kind, PathT
 from sync.errors import ConfigError
 
 
@@ -70,6 +71,22 @@ class ConnectorSettingsBase(BaseModel):
             raise ValueError("give only one of api_key, api_key_env, api_key_file")
         return self
 
+    def account_names(self) -> list[tuple[Kind, PathT, str]]:
+        """Names this configuration uses that must exist in the helpdesk account:
+        ``(kind, key path, value)``; ``check`` looks each up through the connector. Each
+        helpdesk's settings add their own (a due-date field, a resolve status)."""
+        names: list[tuple[Kind, PathT, str]] = [
+            ("field", ("request_type_field",), self.request_type_field)
+        ]
+        if self.subcategory_field:
+            names.append(("field", ("subcategory_field",), self.subcategory_field))
+        for key, source in self.fields.items():
+            if not is_derived_source(source):
+                names.append(("field", ("fields", key), source))
+        for i, group in enumerate(self.scope.groups):
+            names.append(("group", ("scope", "groups", i), group))
+        return names
+
     def secret(self) -> SecretStr:
         """The API key from wherever it is configured; ``ConfigError`` names the source."""
         where = f"connectors[{self.name}]"
@@ -92,4 +109,10 @@ class ConnectorSettingsBase(BaseModel):
         raise ConfigError(f"{where}: no credentials: set api_key_env or api_key_file")
 
 
-__all__ = ["ConnectorSettingsBase", "ScopeSettings"]
+def is_derived_source(source: str) -> bool:
+    """``requester.email``, ``organization.document``, ``tag:...``: values the connector
+    derives itself, not fields of the account."""
+    return "." in source or ":" in source
+
+
+__all__ = ["ConnectorSettingsBase", "ScopeSettings", "is_derived_source"]

@@ -46,6 +46,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from sync.account import AccountNames
 from sync.actions import AddNote, CreateChildTicket, CreateTask, CreateTicket, Merge
 from sync.contract import (
     AuthError,
@@ -65,6 +66,7 @@ from .._http import HttpClient, RateBudget, SubLimits
 from .._names import resolved
 from .._notes import DEFAULT_MARKER_FOOTER, has_marker
 from . import normalize, writes
+from .account import account_names
 from .api import (
     EMBEDDED_CONVERSATIONS,
     HELPDESK,
@@ -192,6 +194,11 @@ class FreshdeskConnector(PerTicketWrites):
         me = self.http.get("/api/v2/agents/me").json()
         email = (me.get("contact") or {}).get("email") or str(me.get("id"))
         return f"freshdesk {self.domain} as {mask_value('email', email)}"
+
+    def account_names(self) -> AccountNames:
+        """The statuses, groups, agents, fields and request types of the account, for
+        ``check`` (one ``GET /ticket_fields`` plus the directory's group and agent pages)."""
+        return account_names(self.directory, self.request_type_field, self.subcategory_field)
 
     def changes(
         self, cursor: Cursor | None, since: datetime | None = None, until: datetime | None = None

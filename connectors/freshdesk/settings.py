@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from sync.account import Kind, PathT
+
 from ..settings import ConnectorSettingsBase
 from .limits import plan_sub_limits
 
@@ -57,6 +59,13 @@ class FreshdeskSettings(ConnectorSettingsBase):
                 "freshdesk_sub_limits", "{reason}", {"reason": str(exc)}
             ) from None
         return value
+
+    def account_names(self) -> list[tuple[Kind, PathT, str]]:
+        """The shared names plus the custom date field follow-up dues are mirrored in."""
+        names = super().account_names()
+        if self.task_due_field:
+            names.append(("field", ("task_due_field",), self.task_due_field))
+        return names
 
     def limits(self) -> dict[str, int]:
         """The plan's per-minute sub-limits with this account's overrides."""

@@ -49,6 +49,7 @@ def setup_sac_account(sandbox: FreshdeskSandbox) -> SacAccount:
 
     groups = {name: sandbox.add_group(name) for name in SAC_GROUPS}
     agent = sandbox.add_agent("Ana Souza", "ana.souza@example.com")
+    sandbox.add_agent("Denis", "denis@example.com")  # the SOP's WhatsApp contact (sac.yaml)
     for spec in SAC_TICKET_FIELDS:
         sandbox.add_custom_field(spec.name, spec.label, type=spec.type, choices=spec.choices)
     sandbox.ticket_types.extend(c for c in SAC_CATEGORIES if c not in sandbox.ticket_types)
