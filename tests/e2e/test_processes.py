@@ -58,6 +58,9 @@ DELAY = 0.01
 """Seconds each sandbox call takes: passes last long enough to be overlapped and killed."""
 
 
+SUMMARY_DECIDED = r"seen \d+, decided (\d+)"
+"""The count in a pass's summary line ("sac: seen 40, decided 38, ...")."""
+
 # ----------------------------------------------------------------------------- fixtures
 
 
@@ -408,9 +411,34 @@ def test_an_open_ended_backfill_stopped_with_ctrl_c_and_run_again_decides_each_t
     fleet.account.assert_exactly_once()
     assert "resuming the backfill from" in fleet.log(again)
     decided = [
-        int(m) for p in (first, again) for m in re.findall(r"decided (\d+)", fleet.log(p))
+        int(m) for p in (first, again) for m in re.findall(SUMMARY_DECIDED, fleet.log(p))
     ]
     assert sum(decided) == TICKETS, (decided, fleet._logs())
+
+
+def test_an_open_ended_backfill_killed_and_run_again_decides_each_ticket_once(
+    fleet: Fleet, store: Store
+) -> None:
+    first = fleet.start("backfill-open")
+    fleet.wait_owned_by(store, first)
+    deadline = time.monotonic() + 30
+    while fleet.account.writes() < 5:  # in the middle of the pass
+        assert first.poll() is None, fleet.log(first)
+        assert time.monotonic() < deadline, fleet.log(first)
+        time.sleep(0.01)
+    first.kill()  # SIGKILL: no handler runs, nothing is flushed
+    assert first.wait(timeout=30) == -signal.SIGKILL
+    with fleet.account.box._lock:
+        ids = list(fleet.account.box.tickets)
+    before = sum(store.processed_version("sac", str(t)) is not None for t in ids)
+    assert 0 < before < TICKETS
+    again = fleet.start("backfill-open")  # the same command, no --until: it resumes
+    codes = fleet.finish()
+    assert codes[again] == 0, fleet.log(again)
+    fleet.account.assert_exactly_once()
+    assert "resuming the backfill from" in fleet.log(again)
+    [decided] = [int(m) for m in re.findall(SUMMARY_DECIDED, fleet.log(again))]
+    assert before + decided == TICKETS, (before, decided, fleet._logs())
 
 
 def test_backfill_owner_killed_the_service_takes_over_within_one_interval(
