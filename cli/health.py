@@ -1,4 +1,4 @@
-"""``run``'s health, readiness and Prometheus metrics, served on a local address.
+"""``run``'s health, readiness, Prometheus metrics and status page, served on a local address.
 
 Theory of operation
 -------------------
@@ -19,6 +19,12 @@ Theory of operation
   cursors) and the time of the last pass; and each connector's API use as its
   ``api_stats()`` reports it (calls, throttled answers, seconds waited, remaining quota).
   The table of every metric is in the README.
+* ``/`` (and ``/status``): the read-only status page for people (``cli.status_page``):
+  per connector the last pass, cursor lag, a backlog estimate, dead letters, pending SLA
+  timers and the recent decisions with their explanation, PII masked. ``Health`` keeps
+  what the store does not: the last ``RECENT_DECISIONS`` ticket reports and the last
+  ``RECENT_PASSES`` passes of each connector (bounded, in memory, this process's own).
+* Only GET and HEAD are answered (HEAD: the headers alone); nothing served changes state.
 * ``serve`` runs a WSGI server in a daemon thread (``wsgiref``, one thread per request);
   the default address is 127.0.0.1: nothing is exposed beyond the host unless configured.
 """
@@ -28,6 +34,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,6 +47,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
+from engine.reports import TicketReport
 from engine.store import StoreError
 from sync.contract import DatetimeCursor
 
@@ -51,6 +59,10 @@ NOT_READY = frozenset({"auth", "unavailable"})
 """Last results that make a connector not ready (refused credentials, helpdesk down)."""
 STORE_ERRORS = (SQLAlchemyError, StoreError)
 """What a state store that does not answer raises."""
+RECENT_DECISIONS = 50
+"""Ticket reports the status page keeps per connector (the newest)."""
+RECENT_PASSES = 20
+"""Passes kept per connector for the status page's rate and backlog estimate."""
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
@@ -67,6 +79,29 @@ class ConnectorState:
     detail: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PassSample:
+    """One job's outcome, kept for the status page (rate of decisions, backlog)."""
+
+    ended_at: datetime
+    result: str
+    seen: int = 0
+    decided: int = 0
+    failed: int = 0
+    """Tickets that failed and are retried on the next pass."""
+    quarantined: int = 0
+    listed_all: bool = False
+    """The pass listed every change up to its end: not stopped, helpdesk reachable."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecentDecision:
+    """A ticket report and when its pass ended."""
+
+    at: datetime
+    report: TicketReport
+
+
 @dataclass
 class Health:
     """What ``run`` reports about itself; thread-safe."""
@@ -81,6 +116,12 @@ class Health:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self.states = {name: ConnectorState(every) for name, every in self.intervals.items()}
+        self._recent: dict[str, deque[RecentDecision]] = {
+            name: deque(maxlen=RECENT_DECISIONS) for name in self.intervals
+        }
+        self._passes: dict[str, deque[PassSample]] = {
+            name: deque(maxlen=RECENT_PASSES) for name in self.intervals
+        }
         labels = ["connector"]
         self.passes = Counter(
             "helpdesk_sync_passes",
@@ -125,24 +166,53 @@ class Health:
             self.failures.labels(name).inc(result.failed)
         if result.reconciled:
             self.reconciled.labels(name).inc(result.reconciled)
-        self._set(name, kind, detail, passed=True)
+        now = self._set(name, kind, detail, passed=True)
+        listed_all = not (result.unavailable or result.internal_error or result.stopped)
+        sample = PassSample(
+            now, kind, result.seen, result.decided, result.failed, result.quarantined, listed_all
+        )
+        with self._lock:
+            self._passes[name].append(sample)
+            self._recent[name].extend(
+                RecentDecision(now, r) for r in result.tickets[-RECENT_DECISIONS:]
+            )
 
     def pass_error(self, name: str, kind: str, detail: str) -> None:
         """A pass that raised: ``auth`` (credentials refused) or ``error``."""
         self.passes.labels(name, kind).inc()
-        self._set(name, kind, detail, passed=True)
+        now = self._set(name, kind, detail, passed=True)
+        with self._lock:
+            self._passes[name].append(PassSample(now, kind))
 
     def skipped(self, name: str) -> None:
         """Another process holds the connector's lease: it does the work."""
         self._set(name, "elsewhere", None, passed=False)
 
-    def _set(self, name: str, kind: str, detail: str | None, *, passed: bool) -> None:
+    def _set(self, name: str, kind: str, detail: str | None, *, passed: bool) -> datetime:
         now = self.clock()
         with self._lock:
             state = self.states[name]
             state.seen_at, state.result, state.detail = now, kind, detail
             if passed:
                 state.pass_at = now
+        return now
+
+    # ------------------------------------------------------------------ status page
+
+    def state_of(self, name: str) -> ConnectorState:
+        """A copy of the connector's last state."""
+        with self._lock:
+            return ConnectorState(**vars_of(self.states[name]))
+
+    def recent_decisions(self, name: str) -> list[RecentDecision]:
+        """The connector's newest ticket reports, newest first."""
+        with self._lock:
+            return list(reversed(self._recent[name]))
+
+    def recent_passes(self, name: str) -> list[PassSample]:
+        """The connector's last jobs that ran a pass, oldest first."""
+        with self._lock:
+            return list(self._passes[name])
 
     # ------------------------------------------------------------------ readiness
 
@@ -172,36 +242,43 @@ class Health:
     # ------------------------------------------------------------------ HTTP
 
     def app(self, environ: Mapping[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """The WSGI application: /healthz, /readyz, /metrics."""
+        """The WSGI application: /healthz, /readyz, /metrics, and the status page at / and
+        /status. GET and HEAD only: nothing here changes anything."""
         path = environ.get("PATH_INFO", "")
-        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
-            return _answer(start_response, "405 Method Not Allowed", b"GET only\n")
+        method = environ.get("REQUEST_METHOD")
+        if method not in ("GET", "HEAD"):
+            start_response(
+                "405 Method Not Allowed",
+                [("Content-Type", "text/plain"), ("Allow", "GET, HEAD"), ("Content-Length", "9")],
+            )
+            return [b"GET only\n"]
+        status, body, ctype, extra = self._respond(path)
+        headers = [("Content-Type", ctype), ("Content-Length", str(len(body))), *extra]
+        start_response(status, headers)
+        return [] if method == "HEAD" else [body]
+
+    def _respond(self, path: str) -> tuple[str, bytes, str, list[tuple[str, str]]]:
+        """Status line, body, content type and further headers of a GET of ``path``."""
         if path == "/healthz":
-            return _answer(start_response, "200 OK", b"ok\n")
+            return "200 OK", b"ok\n", "text/plain", []
         if path == "/readyz":
             problems = self.readiness()
             body = json.dumps({"ready": not problems, "problems": problems}).encode() + b"\n"
             status = "200 OK" if not problems else "503 Service Unavailable"
-            return _answer(start_response, status, body, "application/json")
+            return status, body, "application/json", []
         if path == "/metrics":
-            return _answer(
-                start_response,
-                "200 OK",
-                generate_latest(self.registry),
-                "text/plain; version=0.0.4; charset=utf-8",
-            )
-        return _answer(start_response, "404 Not Found", b"not found\n")
+            ctype = "text/plain; version=0.0.4; charset=utf-8"
+            return "200 OK", generate_latest(self.registry), ctype, []
+        if path in ("/", "/status"):
+            from cli.status_page import PAGE_HEADERS, render_page
+
+            body = render_page(self).encode("utf-8")
+            return "200 OK", body, "text/html; charset=utf-8", list(PAGE_HEADERS)
+        return "404 Not Found", b"not found\n", "text/plain", []
 
 
 def vars_of(state: ConnectorState) -> dict[str, Any]:
     return {name: getattr(state, name) for name in ConnectorState.__dataclass_fields__}
-
-
-def _answer(
-    start_response: StartResponse, status: str, body: bytes, ctype: str = "text/plain"
-) -> list[bytes]:
-    start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(body)))])
-    return [body]
 
 
 class _StoreCollector(Collector):
@@ -352,4 +429,14 @@ def serve(health: Health, address: str) -> RunningHealth:
     return running
 
 
-__all__ = ["STALE_INTERVALS", "Health", "RunningHealth", "parse_address", "serve"]
+__all__ = [
+    "RECENT_DECISIONS",
+    "RECENT_PASSES",
+    "STALE_INTERVALS",
+    "Health",
+    "PassSample",
+    "RecentDecision",
+    "RunningHealth",
+    "parse_address",
+    "serve",
+]

@@ -191,6 +191,7 @@ class Engine:
         if not self.dry_run:
             self._fence()  # still the owner? (renews the lease) — before anything is written
         report = TicketReport(ref.id, ref.version, decision.outcome, decision.request_type)
+        report.explain(decision)  # why: missing fields, SOP citations, actions (masked)
         if not self._in_scope(loaded, decision):
             report.outcome = "out_of_scope"
             if not self.dry_run:
