@@ -188,23 +188,31 @@ def open_ended_until(store: Any, connector: str, since: datetime) -> datetime:
 def _backfill_pass(
     args: argparse.Namespace, engine: Any, until: datetime, stop: threading.Event
 ) -> int:
+    """One backfill pass with its progress (a bar on a terminal, log records otherwise);
+    the bar is closed before anything else is printed (an error, the summary, the hint)."""
+    from cli.listing_count import counting_listing
+    from cli.progress import api_stats_of
     from sync.contract import AuthError
 
-    progress = Progress(args.since, until, sys.stderr.isatty())
+    progress = Progress(
+        engine.name,
+        tty=sys.stderr.isatty(),
+        api_stats=api_stats_of(engine.connector),
+        stop=stop,
+    )
     cursor_name = f"backfill:{args.since.isoformat()}:{until.isoformat()}"
     try:
-        result = engine.run_pass(
-            since=args.since,
-            until=until,
-            cursor_name=cursor_name,
-            reporter=progress,
-            keep_reports=args.format == "json",
-        )
+        with progress, counting_listing(engine, progress):
+            result = engine.run_pass(
+                since=args.since,
+                until=until,
+                cursor_name=cursor_name,
+                reporter=progress,
+                keep_reports=args.format == "json",
+            )
     except AuthError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_AUTH
-    finally:
-        progress.close()
     print_pass(result, args.format)
     return pass_code(result, interrupted=stop.is_set())
 

@@ -4,6 +4,10 @@ Records carry an ``event`` name (``ticket.decided``, ``effect.applied``, ...) an
 such as connector, ticket_id, effect_key and attempt. One ``MaskingFilter`` sits on the
 handler, so no logger can bypass it: CPF, CNPJ, e-mail and phone values are masked and
 secret-named fields are filtered. Comment bodies are never logged.
+
+While a progress bar is on the terminal (``backfill``), ``logs_above_bar`` sends the
+records of that handler through ``tqdm.write``: each one is written on its own line above
+the bar, which is drawn again below it, in either format, masked the same way.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -84,3 +90,37 @@ def setup_logging(fmt: str = "auto", level: str = "INFO", stream: TextIO | None 
     # A command configures logging whole: a level an earlier command set on our own logger
     # (the demo quiets it) must not carry over when several run in one process.
     logging.getLogger("helpdesk_sync").setLevel(logging.NOTSET)
+
+
+def _ours() -> logging.Handler | None:
+    """The handler ``setup_logging`` installed on the root logger, if any."""
+    root = logging.getLogger()
+    return next((h for h in root.handlers if getattr(h, "_helpdesk_sync", False)), None)
+
+
+@contextmanager
+def logs_above_bar(tqdm_class: type[Any]) -> Iterator[None]:
+    """While inside, log records to the terminal are written above ``tqdm_class``'s bars.
+
+    ``tqdm.contrib.logging.logging_redirect_tqdm`` swaps the console handler for one that
+    writes through ``tqdm_class.write`` with the same formatter (text or JSON) and stream.
+    Our handler's filters (``MaskingFilter``) go along to the new handler, whatever the
+    tqdm version, so nothing is logged unmasked; it carries our mark, and the original
+    handler comes back on the way out. A handler that does not write to stderr or
+    stdout (a test's stream) cannot break a bar on the terminal: it is left alone.
+    """
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    ours = _ours()
+    if ours is None or getattr(ours, "stream", None) not in (sys.stderr, sys.stdout):
+        yield
+        return
+    root = logging.getLogger()
+    before = list(root.handlers)
+    with logging_redirect_tqdm([root], tqdm_class=tqdm_class):
+        for handler in root.handlers:
+            if handler not in before:
+                for log_filter in ours.filters:
+                    handler.addFilter(log_filter)
+                handler._helpdesk_sync = True  # type: ignore[attr-defined]
+        yield

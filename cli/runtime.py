@@ -5,7 +5,6 @@ each command reads as its own steps. Heavy imports stay inside the functions: ``
 and ``mappings`` start without the store, the scheduler or the connectors.
 """
 
-
 from __future__ import annotations
 
 import argparse

@@ -426,19 +426,24 @@ def test_an_open_ended_backfill_killed_and_run_again_decides_each_ticket_once(
         assert first.poll() is None, fleet.log(first)
         assert time.monotonic() < deadline, fleet.log(first)
         time.sleep(0.01)
-    first.kill()  # SIGKILL: no handler runs, nothing is flushed
+    first.kill()  # SIGKILL: no handler runs, the ticket in hand is left half done
     assert first.wait(timeout=30) == -signal.SIGKILL
-    with fleet.account.box._lock:
-        ids = list(fleet.account.box.tickets)
-    before = sum(store.processed_version("sac", str(t)) is not None for t in ids)
-    assert 0 < before < TICKETS
     again = fleet.start("backfill-open")  # the same command, no --until: it resumes
     codes = fleet.finish()
     assert codes[again] == 0, fleet.log(again)
     fleet.account.assert_exactly_once()
     assert "resuming the backfill from" in fleet.log(again)
-    [decided] = [int(m) for m in re.findall(SUMMARY_DECIDED, fleet.log(again))]
-    assert before + decided == TICKETS, (before, decided, fleet._logs())
+    with fleet.account.box._lock:
+        tickets = {str(t) for t in fleet.account.box.tickets if t <= TICKETS}
+    before = [e["ticket_id"] for e in fleet.events(first, "ticket.decided")]
+    after = [e["ticket_id"] for e in fleet.events(again, "ticket.decided")]
+    assert 0 < len(before) < TICKETS
+    assert len(after) == len(set(after))
+    assert set(before) | set(after) == tickets, fleet._logs()
+    # Only the ticket in hand at the kill may be decided again: its decision had not
+    # been kept (when its writes had reached the helpdesk, they are found, not resent;
+    # when they had moved the ticket past the run's end, ``run`` polls it instead).
+    assert len(set(before) & set(after)) <= 1, (before, after)
 
 
 def test_backfill_owner_killed_the_service_takes_over_within_one_interval(
