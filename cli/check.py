@@ -107,7 +107,7 @@ def _check_connector(
     filename, lines, index = where
     uses = [
         *config_names(filename, lines, index, conf.account_names()),
-        *mapping_names(Path(mapping.path)),
+        *mapping_names(Path(mapping.path), task_owners=names.task_owners),
     ]
     found = missing(uses, names)
     entry["account"] = {

@@ -82,6 +82,9 @@ class AccountNames:
     category): a type "A > B" is found when A is a type and B a sub-type."""
     free_subtypes: bool = False
     """The sub-category is free text: a type "A > B" is found when A is a type."""
+    task_owners: bool = True
+    """Whether a task's owner must be an agent of the account (False: the helpdesk keeps
+    tasks as note text, any name goes)."""
     _keys: dict[str, set[str]] = field(init=False, repr=False)
     _subtypes: set[str] | None = field(init=False, repr=False)
 

@@ -9,6 +9,8 @@
 * ``writes`` — a decision as ONE PATCH and a POST per new ticket, the merge fallback;
   pure (no I/O).
 * ``api`` — OData queries, datetime literals and stamps, response shapes, the token.
+* ``account`` — the names ``check`` compares the mappings and configuration with (teams,
+  agents, built-in fields, services); what the public API cannot list is said so.
 * ``settings`` — ``MovideskSettings``, the connector's entry in the config file.
 
 What every helpdesk shares lives beside the package: ``connectors._http`` (retries, error

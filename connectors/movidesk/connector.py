@@ -22,6 +22,8 @@ Theory of operation
   or ``rejected`` with the typed error for the effects of a call that failed (the later
   ones get none: not sent). The PATCH of a task due field reads the ticket's custom field
   values first and sends the whole set (Movidesk replaces it).
+* ``check`` reads the account's names through the same client (``account``): teams and
+  agents from the directory, services when the request type is a service level.
 * Exactly once: POSTs and PATCHes that add a note are never retried on an ambiguous
   failure; ``lookup`` reads the ticket once per decision and finds each effect by its
   marker (in the decision's note, which carries the key of every effect of the PATCH, or in
@@ -38,6 +40,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from sync.account import AccountNames
 from sync.actions import CreateChildTicket, CreateTicket, Merge, Route
 from sync.contract import (
     AuthError,
@@ -58,6 +61,7 @@ from .._http import HttpClient, RetryPolicy
 from .._names import resolved
 from .._notes import has_marker
 from . import normalize, writes
+from .account import account_names
 from .api import (
     CUSTOM_FIELDS_EXPAND,
     DEFAULT_BASE_URL,
@@ -210,6 +214,12 @@ class MovideskConnector(PerTicketWrites):
         who = str(me.get("businessName") or me.get("id") or "")
         host = urlsplit(self.base_url).hostname or self.base_url
         return f"movidesk {host} as {mask_value('name', who)}"
+
+    def account_names(self) -> AccountNames:
+        """The teams, agents, built-in fields and (for a service-level type field) the
+        services of the account, for ``check``; statuses, categories and custom field ids
+        are reported as not checked: the public API lists none of them (``account``)."""
+        return account_names(self.directory, self.request_type_field, self.subcategory_field)
 
     def changes(
         self, cursor: Cursor | None, since: datetime | None = None, until: datetime | None = None

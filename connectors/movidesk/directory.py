@@ -21,6 +21,10 @@ Theory of operation
   ``emails[].email``; the lambda over ``emails`` is what public client code sends for this
   lookup (an Express server found by the code index, ``emails/any(d:d/email eq '...')``;
   its repository was not identified): partly verified.
+* ``check`` asks for every agent label and team (``agent_labels``, ``team_names``): the
+  names routing resolves, read from the same pages. The public API documents no list of
+  teams (the Tickets, Persons, Services and Activities pages of the API); a team no agent
+  belongs to cannot take a ticket anyway (its owner must be in it).
 * All I/O goes through the connector's ``HttpClient``.
 """
 
@@ -159,6 +163,15 @@ class Directory:
         """Every team some agent belongs to: folded name -> the account's spelling."""
         self._fresh()
         return {fold(t): t for pid in self._order for t in self._people[pid].teams}
+
+    def agent_labels(self) -> list[str]:
+        """Every name ``agent_id`` finds an agent by: names, e-mails, user names, ids."""
+        self._fresh()
+        return self.agents.labels()
+
+    def team_names(self) -> list[str]:
+        """Every team ``team`` finds, as the account spells it (agents' ``teams``)."""
+        return list(self.teams().values())
 
     def team(self, name: str) -> str:
         """A team's name as the account spells it; ``FatalError`` listing the known ones."""

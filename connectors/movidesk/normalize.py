@@ -58,6 +58,9 @@ PLAIN_FIELDS = (
     "serviceSecondLevel",
     "serviceThirdLevel",
 )
+DERIVED_FIELDS = ("tags", "owner_id", "client_id", "cliente_empresa", "cliente_email")
+"""``Ticket.fields`` keys ``ticket`` derives from the row, besides ``PLAIN_FIELDS`` and the
+custom field ids: what a mapping's ``ticket_field`` or a ``fields:`` source may name."""
 MERGE_NOTE = "Ticket mesclado ao ticket {into}."
 """First line of the merge fallback's internal note (``writes.merge_text``)."""
 _MERGED = re.compile(r"Ticket mesclado ao ticket (\d+)\.")
@@ -333,6 +336,7 @@ def merged_into(row: Mapping[str, Any]) -> str | None:
 
 __all__ = [
     "ANSWERED",
+    "DERIVED_FIELDS",
     "MERGE_NOTE",
     "PLAIN_FIELDS",
     "SNAPSHOT_KEYS",

@@ -13,9 +13,22 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from sync.account import Kind, PathT
+
 from ..settings import ConnectorSettingsBase
 from .api import DEFAULT_BASE_URL
 from .limits import DEFAULT_DAY_WINDOW, DEFAULT_TIMEZONE, parse_day_window, zone
+from .normalize import CATEGORY_NAMES
+
+CUSTOM_FIELD_SETTINGS = (
+    "task_due_field",
+    "onboarding_field",
+    "onboarding_ticket_field",
+    "non_payment_field",
+    "block_reason_field",
+    "linked_card_field",
+)
+"""Settings naming a ticket custom field by its id."""
 
 
 class MovideskSettings(ConnectorSettingsBase):
@@ -149,6 +162,36 @@ class MovideskSettings(ConnectorSettingsBase):
         description="How long an organization's open tickets are reused (about one pass); "
         "our own writes to its tickets drop them sooner.",
     )
+
+    def account_names(self) -> list[tuple[Kind, PathT, str]]:
+        """The shared names plus Movidesk's own: the agent helpdesk-sync writes as; the
+        statuses it sets (merge and resolve statuses, the statuses of
+        ``status_justifications``); ``team_owners`` (teams and their owners); the custom
+        fields it reads or writes (``task_due_field``, the context fact fields, the ids of
+        ``custom_field_labels``); and ``onboarding_category``, a category, checked as a
+        request type when the request type is the category."""
+        names = super().account_names()
+        names.append(("owner", ("agent_ref",), self.agent_ref))
+        names.append(("status", ("merge_status",), self.merge_status))
+        names.append(("status", ("resolve_status",), self.resolve_status))
+        names += [
+            ("status", ("status_justifications", status), status)
+            for status in self.status_justifications
+        ]
+        for team, owner in self.team_owners.items():
+            names.append(("group", ("team_owners", team), team))
+            names.append(("owner", ("team_owners", team), owner))
+        for key in CUSTOM_FIELD_SETTINGS:
+            value = getattr(self, key)
+            if value:
+                names.append(("field", (key,), value))
+        names += [
+            ("field", ("custom_field_labels", field_id), field_id)
+            for field_id in self.custom_field_labels
+        ]
+        if self.onboarding_category and self.request_type_field in CATEGORY_NAMES:
+            names.append(("type", ("onboarding_category",), self.onboarding_category))
+        return names
 
     def context_sources(self) -> dict[str, str | None]:
         """The context fact settings as ``MovideskConnector(context_sources=...)`` takes them."""

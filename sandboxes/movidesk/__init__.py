@@ -4,8 +4,8 @@ Theory of operation
 -------------------
 ``MovideskSandbox`` holds one account's state (tickets with actions, custom field values,
 parent/child links and histories; persons: agents with teams, client persons, companies
-with ``cpfCnpj``; teams; the status configuration with justifications; custom fields)
-behind a lock, and answers every request through one handler::
+with ``cpfCnpj``; teams; the status configuration with justifications; custom fields;
+services) behind a lock, and answers every request through one handler::
 
     handle(method, path, query, headers, body) -> (status, headers, body)
 
@@ -20,12 +20,15 @@ The wire contract is ``shared/reference/movidesk.md``: ``?token=`` auth; ``GET
 ``odata_filter``: ``$select``/``$expand`` shaping, ``$filter`` with lambdas and strict
 ``...Z`` datetime literals, ``$orderby``, ``$top`` clamped to 100, ``$skip``); ``PATCH
 /tickets?id=N`` and ``POST /tickets`` validated like the real API (statuses and their
-justifications, owner and team together, persons, actions, ``customFieldValues``
-replaced as a whole), each write bumping ``lastUpdate`` to the sandbox's ``now()``;
-``GET /persons``. Limits (``limits``): 10 requests per rolling minute by day (07:01–18:59
-São Paulo), none by night (``day_limit``/``night_limit``), and the tickets-API lock after
-three consecutive failed requests (429 "Too many failed requests", 60 s, counted in
-``lockouts``). ``Faults`` has the Freshdesk sandbox's fields and semantics.
+justifications, owner and team together, persons, actions, ``customFieldValues`` replaced
+as a whole), each write bumping ``lastUpdate`` to the sandbox's ``now()``; ``GET
+/persons``; ``GET /services`` (the services tree, KB 7440). Statuses, categories and
+custom field definitions are account state the routes validate against, never listed: the
+public API documents no list of them. Limits (``limits``): 10 requests per rolling minute
+by day (07:01–18:59 São Paulo), none by night (``day_limit``/``night_limit``), and the
+tickets-API lock after three consecutive failed requests (429 "Too many failed requests",
+60 s, counted in ``lockouts``). ``Faults`` has the Freshdesk sandbox's fields and
+semantics.
 
 Every response shape carries a comment naming its source: a section of the Movidesk or
 Zenvia API pages, a public client file (jonasandre/movidesk-cli, ferronicardoso/

@@ -38,6 +38,7 @@ class Dispatch(SandboxState, RateLimits, FaultInjection):
         ("GET", "/tickets/past", "_list_past"),
         ("GET", "/tickets/htmldescription", "_html_description"),
         ("GET", "/persons", "_get_persons"),
+        ("GET", "/services", "_get_services"),
     )
 
     def handle(

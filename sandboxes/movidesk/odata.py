@@ -2,12 +2,12 @@
 
 The entity model (which names are scalar properties, which are navigation properties and
 what they point to) follows the layout tables (KB 256 / Zenvia 2025 page; KB 189 for
-persons) and the typed shapes of jonasandre/movidesk-cli ``internal/movidesk/tickets/
-types.go``. ``parse_projection`` reads ``$select=a,b`` and ``$expand=x($select=...;
-$expand=...)`` (``;`` separates nested options, as in the KB 240544 examples; ``a/b`` in
-``$expand`` means ``a($expand=b)``, as in the OData guide in jonasandre/movidesk-cli);
-``shape`` keeps only the selected scalars and the expanded navigation properties of an
-entity rendered by ``shapes``.
+persons; KB 7440 for services) and the typed shapes of jonasandre/movidesk-cli
+``internal/movidesk/tickets/types.go``. ``parse_projection`` reads ``$select=a,b`` and
+``$expand=x($select=...;$expand=...)`` (``;`` separates nested options, as in the KB
+240544 examples; ``a/b`` in ``$expand`` means ``a($expand=b)``, as in the OData guide in
+jonasandre/movidesk-cli); ``shape`` keeps only the selected scalars and the expanded
+navigation properties of an entity rendered by ``shapes``.
 Unknown names are a 400 with an opaque message (unverified: chosen to be the strict case).
 
 Paging: ``$top`` is clamped to 100 ("The maximum return quantity on a ticket list GET
@@ -138,6 +138,13 @@ ENTITIES: Mapping[str, Entity] = {
             "reference isDefault",
         ),
         _entity("PersonContact", "contactType contact isDefault"),
+        # KB 7440 layout; ``categories`` is an array of names, selected like a scalar.
+        _entity(
+            "Service",
+            "id name description parentServiceId serviceForTicketType isVisible "
+            "allowSelection allowFinishTicket isActive automationMacro defaultCategory "
+            "defaultUrgency allowAllCategories categories",
+        ),
         _entity("PersonEmail", "emailType email isDefault"),
         _entity(
             "Relationship",

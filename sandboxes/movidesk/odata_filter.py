@@ -93,6 +93,26 @@ TICKET_FILTER = FilterSchema(
         "childrenTickets": {"id": "int"},
     },
 )
+SERVICE_FILTER = FilterSchema(
+    # KB 7440 layout: the scalar properties a filter can name; ``categories`` a collection
+    # of names (``categories/any(c: c eq 'x')``).
+    "Service",
+    {
+        "id": "int",
+        "name": "str",
+        "description": "str",
+        "parentServiceId": "int",
+        "serviceForTicketType": "int",
+        "isVisible": "int",
+        "allowSelection": "int",
+        "allowFinishTicket": "bool",
+        "isActive": "bool",
+        "defaultCategory": "str",
+        "defaultUrgency": "str",
+        "allowAllCategories": "bool",
+    },
+    {"categories": "str"},
+)
 PERSON_FILTER = FilterSchema(
     "Person",
     {

@@ -1,4 +1,5 @@
-"""Read routes of the Movidesk sandbox: tickets (one, a list, the past), HTML, persons.
+"""Read routes of the Movidesk sandbox: tickets (one, a list, the past), HTML, persons,
+services.
 
 ``GET /tickets?id=N`` (or ``?protocol=P``) answers one ticket as an object whatever its
 age (reference "Endpoints" [obs]; jonasandre/movidesk-cli ``tickets.go`` ``GetByID``);
@@ -11,6 +12,13 @@ date (lastupdate) less than 90 days. Tickets that have an older update date must
 searched for on the route /tickets/past", Zenvia 2025 page). On lists ``$select`` is
 mandatory (reference [obs]; its absence is a 400, unverified body). Deleted actions show
 only with ``includeDeletedItems=true`` (reference, ``includeDeletedItems``).
+``GET /services`` lists the services (KB 7440 "API do Movidesk - Serviços", methods GET/
+POST/PATCH/DELETE; a GET without ``id`` answers an array: epmallmann/MovideskApiClient
+``ApiServiceTest.cs`` ``GetAllTest``; OData ``$select``/``$top`` on it: the same file,
+``GetODataSelectTest``/``GetODataTop1Test``); ``?id=N`` answers one service, 404 when
+unknown (``DeleteTest`` there expects NotFound for a deleted id).
+The API documents no list of statuses, categories, teams or custom field definitions;
+the sandbox serves none either.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from datetime import timedelta
 from .dispatch import Dispatch, Query
 from .odata import ENTITIES, EVERYTHING, order_rows, page_bounds, parse_orderby, parse_projection
 from .odata import shape as project
-from .odata_filter import PERSON_FILTER, TICKET_FILTER, compile_filter
+from .odata_filter import PERSON_FILTER, SERVICE_FILTER, TICKET_FILTER, compile_filter
 from .records import Json, StoredTicket
 from .shapes import ApiError, filter_row, person_json, query_error, ticket_json
 
@@ -133,3 +141,25 @@ class ReadRoutes(Dispatch):
         rows = [p for p in self.persons.values() if keep is None or keep(p)]
         chosen = order_rows(rows, keys, lambda r: r["id"])[skip : skip + top]
         return 200, [project(person_json(p), entity, projection) for p in chosen]
+
+    def _get_services(self, query: Query) -> tuple[int, object]:
+        # GET /services?id=N → one service (404 unknown, body unverified: strict); otherwise
+        # the list, ordered by id, $top clamped like tickets (KB 7440 states no page size:
+        # unverified, strict). $select is not required (GetAllTest sends no option).
+        entity = ENTITIES["Service"]
+        if "id" in query:
+            options = self._options(query, _ONE_OPTIONS)
+            raw = query["id"][-1]
+            service = self.services.get(int(raw)) if raw.isdigit() else None
+            if service is None:
+                raise ApiError(404, "Serviço não encontrado.")
+            projection = parse_projection(entity, options.get("$select"), options.get("$expand"))
+            return 200, project(dict(service), entity, projection)
+        options = self._options(query, _LIST_OPTIONS)
+        projection = parse_projection(entity, options.get("$select"), options.get("$expand"))
+        keep = compile_filter(options["$filter"], SERVICE_FILTER) if "$filter" in options else None
+        keys = parse_orderby(options.get("$orderby"), SERVICE_FILTER)
+        skip, top = page_bounds(query)
+        rows = [s for s in self.services.values() if keep is None or keep(s)]
+        chosen = order_rows(rows, keys, lambda r: r["id"])[skip : skip + top]
+        return 200, [project(dict(s), entity, projection) for s in chosen]

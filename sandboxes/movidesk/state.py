@@ -4,10 +4,11 @@
 parent/child links, owner and status histories), persons (agents with their teams, client
 persons, companies with ``cpfCnpj``), teams (name → member agent ids), the status
 configuration (name → base status and accepted justifications), custom field definitions,
-categories; plus the clock, the id counters, the call and write logs, the limit counters
-and the lock every public method takes. Its ``add_*``/``set_*``/``touch`` methods seed
-the account as if agents had worked in it earlier: they validate nothing (the API routes
-do), and they move ``lastUpdate`` the way the helpdesk would.
+categories, services (the tree ``GET /services`` lists); plus the clock, the id counters,
+the call and write logs, the limit counters and the lock every public method takes. Its
+``add_*``/``set_*``/``touch`` methods seed the account as if agents had worked in it
+earlier: they validate nothing (the API routes do), and they move ``lastUpdate`` the way
+the helpdesk would.
 """
 
 from __future__ import annotations
@@ -96,9 +97,17 @@ class SandboxState:
         self.custom_fields: dict[int, CustomFieldDef] = {}
         self.categories: list[str] = []
         """Allowed ``category`` names; empty = any name is accepted."""
+        self.services: dict[int, Json] = {}
+        """Services by id, stored in the shape ``GET /services`` answers (``add_service``)."""
         self._lock = threading.RLock()
         self._rng = random.Random(seed)  # noqa: S311 - test data, not security
-        self._ids = {"ticket": 0, "person": 184_000_000, "field": 45_000, "rule": 11_000}
+        self._ids = {
+            "ticket": 0,
+            "person": 184_000_000,
+            "field": 45_000,
+            "rule": 11_000,
+            "service": 561_000,
+        }
         self._request_no = 0
         self._recent: deque[datetime] = deque()
         self._failures = 0
@@ -159,6 +168,44 @@ class SandboxState:
                 field_id, self._next("rule"), label, type, tuple(choices)
             )
             return field_id
+
+    def add_service(
+        self,
+        name: str,
+        *,
+        parent: int | None = None,
+        categories: Sequence[str] = (),
+        is_active: bool = True,
+        default_category: str | None = None,
+    ) -> int:
+        """A service (``parent``: the id of the service above it); returns its id. Without
+        ``categories`` the service allows every category."""
+        with self._lock:
+            if parent is not None and parent not in self.services:
+                raise ValueError(f"no service {parent}")
+            service_id = self._next("service")
+            # Layout of KB 7440 ("API do Movidesk - Serviços"): every property of the table,
+            # in its order; enums as its numbers (serviceForTicketType 2 = public and
+            # internal, isVisible/allowSelection 3 = agent and client). parentServiceId is
+            # null on a first-level service (int? in epmallmann/MovideskApiClient
+            # Models/Service.cs, *int in jonasandre/movidesk-cli services/services.go).
+            self.services[service_id] = {
+                "id": service_id,
+                "name": name,
+                "description": None,
+                "parentServiceId": parent,
+                "serviceForTicketType": 2,
+                "isVisible": 3,
+                "allowSelection": 3,
+                "allowFinishTicket": True,
+                "isActive": is_active,
+                "automationMacro": None,
+                "defaultCategory": default_category,
+                "defaultUrgency": None,
+                "allowAllCategories": not categories,
+                "categories": list(categories),
+            }
+            return service_id
 
     def add_person(
         self,
