@@ -82,6 +82,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from engine.reports import NullReporter
+
 FIELD_KINDS = frozenset({"route", "set_status", "set_priority", "mark_critical", "resolve"})
 """Action kinds the Freshdesk connector folds into one PUT per decision."""
 TIE_EVERY, TIE_SIZE = 10, 3
@@ -210,7 +212,7 @@ def peak_rss_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 
 
-class Tally:
+class Tally(NullReporter):
     """The engine's reporter: counts only (constant memory), and an RSS sample per step."""
 
     def __init__(self, total: int, started: float) -> None:

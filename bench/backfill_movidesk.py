@@ -61,6 +61,8 @@ from zoneinfo import ZoneInfo
 
 from backfill import CountingHandler, journal_states, peak_rss_mb, rss_mb
 
+from engine.reports import NullReporter
+
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 DAY_START, NIGHT_START = clock_time(7, 2), clock_time(19, 2)
 DAY_LIMIT = 10
@@ -379,7 +381,7 @@ def sandbox_main(conn: Any, options: dict[str, Any]) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-class Tally:
+class Tally(NullReporter):
     """The engine's reporter: counts only (constant memory), and an RSS sample per step."""
 
     def __init__(self, total: int, started: float) -> None:

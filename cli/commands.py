@@ -190,7 +190,6 @@ def _backfill_pass(
 ) -> int:
     """One backfill pass with its progress (a bar on a terminal, log records otherwise);
     the bar is closed before anything else is printed (an error, the summary, the hint)."""
-    from cli.listing_count import counting_listing
     from cli.progress import api_stats_of
     from sync.contract import AuthError
 
@@ -202,7 +201,7 @@ def _backfill_pass(
     )
     cursor_name = f"backfill:{args.since.isoformat()}:{until.isoformat()}"
     try:
-        with progress, counting_listing(engine, progress):
+        with progress:
             result = engine.run_pass(
                 since=args.since,
                 until=until,

@@ -2,10 +2,12 @@
 
 Theory of operation
 -------------------
-* Every count comes from the pass itself: ``cli.listing_count`` counts the tickets the
-  listing yields and those the engine skips (already processed at that version, or
-  quarantined); the engine's ``reporter`` hook (``ticket_done``) the tickets decided,
-  failed, and the effects they wrote. Nothing in the engine or the connectors changes.
+* Every count comes from the pass itself, through the engine's ``reporter`` hooks
+  (``engine.reports.Reporter``): ``ticket_listed`` for each reference the pass takes
+  from the listing (the summary's ``seen``), ``ticket_skipped`` for those the engine
+  skips (already processed at that version, or quarantined), ``ticket_done`` for the
+  tickets decided or failed and the effects they wrote, ``listing_done`` once the
+  listing is exhausted.
 * The total is what has been listed so far: the helpdesks give no count of a window
   ahead of time, so while the listing goes on the bar reads ``listed ≥ N`` and the ETA is
   a lower bound (``ETA ≥ …``); once the listing is complete they are exact.
@@ -185,8 +187,7 @@ class Progress:
     """The reporter of a backfill pass: a bar on a terminal, log records elsewhere.
 
     Use it as a context manager around the pass (the bar, the log redirection and the
-    ticker thread live inside), pass it as the engine's ``reporter`` and to
-    ``cli.listing_count.counting_listing``.
+    ticker thread live inside) and pass it as the engine's ``reporter``.
     """
 
     def __init__(
@@ -250,11 +251,6 @@ class Progress:
         with self._lock:
             self.listed += 1
             self._show(self._clock())
-
-    def ticket_unlisted(self) -> None:
-        """The last ticket listed was left to the next run (the pass stopped before it)."""
-        with self._lock:
-            self.listed -= 1
 
     def ticket_skipped(self) -> None:
         """The engine skipped the last ticket listed (already processed, or quarantined)."""

@@ -168,6 +168,7 @@ class Engine:
             self.store.processed_version(self.name, ref.id) == ref.version
         ):
             result.skipped += 1
+            reporter.ticket_skipped()
             return Pending(ref, done=True)
         try:
             decided = self._process(ref)

@@ -133,6 +133,7 @@ class Poller:
                     result.stopped = True
                     break
                 result.seen += 1
+                reporter.ticket_listed()
                 pending = self.steps.begin(ref, result, reporter)
                 keeper.track(pending)
                 if pending.done is None:
@@ -143,6 +144,8 @@ class Poller:
                     self._flush(queue, result, reporter)
                     writing = 0
                 keeper.advance()
+            else:
+                reporter.listing_done()
             self._flush(queue, result, reporter)
             keeper.advance()
         except LeaseLost as exc:  # nothing more is written; the new owner goes on

@@ -132,15 +132,37 @@ class PassResult:
 
 
 class Reporter(Protocol):
-    """Receives progress while a pass runs (progress bar, log lines, tests)."""
+    """Receives progress while a pass runs (progress bar, log lines, tests).
+
+    ``ticket_listed`` comes for every reference the pass takes from the listing (the
+    summary's ``seen``), before the ticket is begun; ``ticket_skipped`` when the engine
+    skips it (already processed at that version, or quarantined); ``ticket_done`` when
+    it is decided and written, or failed; ``listing_done`` once the listing is exhausted
+    (not when the pass stopped before its end).
+    """
+
+    def ticket_listed(self) -> None: ...
+
+    def ticket_skipped(self) -> None: ...
 
     def ticket_done(self, report: TicketReport) -> None: ...
 
+    def listing_done(self) -> None: ...
+
 
 class NullReporter:
-    """A reporter that ignores everything."""
+    """A reporter that ignores everything (a base for reporters that want a few hooks)."""
+
+    def ticket_listed(self) -> None:
+        return None
+
+    def ticket_skipped(self) -> None:
+        return None
 
     def ticket_done(self, report: TicketReport) -> None:
+        return None
+
+    def listing_done(self) -> None:
         return None
 
 

@@ -12,15 +12,14 @@ import re
 import sys
 import threading
 from collections.abc import Iterator
-from types import SimpleNamespace
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
-from cli.listing_count import counting_listing
 from cli.logs import setup_logging
 from cli.progress import Progress, duration
 from engine.reports import TicketReport
-from sync.contract import TicketRef
 
 
 class FakeClock:
@@ -299,54 +298,59 @@ def test_a_log_line_during_the_bar_gets_its_own_line_and_the_bar_stays_intact(
 # ----------------------------------------------------------------------------- listing
 
 
-class Listing:
-    """A connector whose listing is three references, as a pass reads it."""
+def test_the_engine_reports_what_it_lists_skips_and_decides(tmp_path: Path) -> None:
+    """The counts come from the pass itself: the engine's reporter hooks."""
+    from engine.engine import Engine
+    from engine.store import Store
+    from sync.mapping_loader import load_mapping
+    from tests.contract.harness import MemoryHarness
 
-    name = "sac"
-    kind = "freshdesk"
+    h = MemoryHarness()
+    for v in range(3):
+        h.complete_ticket(v)
+    h.incomplete_ticket()
+    h.clock.advance(minutes=1)
+    with Store(f"sqlite:///{tmp_path / 'state.sqlite'}", clock=h.clock) as store:
+        engine = Engine(h.connector(), load_mapping("sac"), store, clock=h.clock)
+        first = quiet(FakeClock())
+        result = engine.run_pass(reporter=first)
+        assert (first.listed, first.decided, first.skipped) == (result.seen, 4, 0)
+        assert first.written == result.applied > 0
+        assert first.listing_complete
 
-    def changes(
-        self, cursor: str | None, since: object = None, until: object = None
-    ) -> Iterator[TicketRef]:
-        yield from (TicketRef(str(i), f"v{i}", cursor=f"c{i}") for i in (1, 2, 3))
-
-
-class Processed:
-    """The store's answers the engine's skip test reads: ticket 2 is done at v2."""
-
-    def is_quarantined(self, connector: str, ticket_id: str) -> bool:
-        return False
-
-    def processed_version(self, connector: str, ticket_id: str) -> str | None:
-        return "v2" if ticket_id == "2" else None
-
-
-def test_the_listing_is_counted_from_outside_the_engine_and_put_back() -> None:
-    connector = Listing()
-    engine = SimpleNamespace(connector=connector, store=Processed(), name="sac")
-    progress = quiet(FakeClock())
-    with counting_listing(engine, progress):
-        assert engine.connector is not connector
-        assert (engine.connector.name, engine.connector.kind) == ("sac", "freshdesk")
-        seen = []
-        for ref in engine.connector.changes(None):
-            assert progress.listed == len(seen) + 1  # counted as it is yielded
-            assert not progress.listing_complete
-            seen.append(ref.id)
-    assert engine.connector is connector
-    assert seen == ["1", "2", "3"]
-    assert (progress.listed, progress.skipped, progress.listing_complete) == (3, 1, True)
+        # the same window again: the versions already processed are skipped, the echoes
+        # of the pass's own writes decided (and write nothing)
+        again = quiet(FakeClock())
+        repeat = engine.run_pass(since=h.clock() - timedelta(days=1), reporter=again)
+        counts = (again.listed, again.skipped, again.decided, again.written)
+        assert counts == (repeat.seen, repeat.skipped, repeat.decided, 0)
+        assert again.listed == again.skipped + again.decided > 0
 
 
-def test_a_reference_the_pass_stops_before_is_not_counted_as_listed() -> None:
+def test_a_pass_stopped_before_the_end_does_not_say_its_listing_is_complete(
+    tmp_path: Path,
+) -> None:
+    from engine.engine import Engine
+    from engine.store import Store
+    from sync.mapping_loader import load_mapping
+    from tests.contract.harness import MemoryHarness
+
+    h = MemoryHarness()
+    for v in range(3):
+        h.complete_ticket(v)
+    h.clock.advance(minutes=1)
     stop = threading.Event()
-    engine = SimpleNamespace(connector=Listing(), store=Processed(), name="sac")
-    progress = quiet(FakeClock(), stop=stop)
-    with counting_listing(engine, progress):
-        taken = 0
-        for _ref in engine.connector.changes(None):
-            if stop.is_set():  # the poller's check before it begins a ticket
-                break
-            taken += 1
+
+    class StopAfterFirst(Progress):
+        def ticket_listed(self) -> None:
+            super().ticket_listed()
             stop.set()  # Ctrl-C while the first ticket is in hand
-    assert (taken, progress.listed, progress.listing_complete) == (1, 1, False)
+
+    with Store(f"sqlite:///{tmp_path / 'state.sqlite'}", clock=h.clock) as store:
+        engine = Engine(h.connector(), load_mapping("sac"), store, clock=h.clock, stop=stop)
+        progress = StopAfterFirst(
+            "sac", tty=False, stop=stop, clock=FakeClock(), tick=0, log_every=math.inf
+        )
+        result = engine.run_pass(reporter=progress)
+    assert (progress.listed, result.seen) == (1, 1)
+    assert not progress.listing_complete
