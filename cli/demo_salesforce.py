@@ -102,7 +102,7 @@ def connector(served_url: str) -> SalesforceConnector:
         CONNECTOR,
         client,
         comment_field=COMMENT_FIELD,
-        rules=WriteRules(critical_field=CRITICAL_FIELD),
+        rules=WriteRules(critical_field=CRITICAL_FIELD, resolve_status="Fechado"),
         page_size=PAGE_SIZE,
     )
 

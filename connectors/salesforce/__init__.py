@@ -9,6 +9,8 @@
 * ``directory`` — queues and users by name, cached.
 * ``normalize`` — SOQL text, stamps, Case records as ``Ticket``; pure (no I/O).
 * ``writes`` — effects as sObject Collections records, row errors; pure (no I/O).
+* ``account`` — the org's queues, owners, statuses, Case fields and request types, for
+  ``check``.
 * ``settings`` — ``SalesforceSettings``, the connector's entry in the config file.
 
 What every helpdesk shares lives beside the package: ``connectors._names`` (name

@@ -25,6 +25,9 @@ Theory of operation
   timeout or connection error only for calls safe to repeat (``idempotent``: reads, and
   the PATCH of absolute field values). A POST that creates records is never resent on an
   ambiguous failure: the engine looks it up.
+* ``throttled`` counts the answers that said not now (403 ``REQUEST_LIMIT_EXCEEDED``,
+  daily or concurrent: Salesforce's 429), each retry's own answer included, for the
+  ``helpdesk_sync_api_throttled`` metric.
 * Budget: after each call the ``Sforce-Limit-Info`` header (``sf.api_usage``) gives the
   org's daily usage. At ``daily_budget_share`` of the allocation the client pauses: the
   read that saw it raises ``BudgetPaused`` (a ``RetriableError``, logged once with event
@@ -238,6 +241,8 @@ class SalesforceClient:
         self.calls = 0
         """Calls sent (for tests and the read-cost report)."""
         self.rebuilds = 0
+        self.throttled = 0
+        """``REQUEST_LIMIT_EXCEEDED`` answers received (daily or concurrent limit)."""
         self.usage: tuple[int, int] | None = None
         """The org's daily API requests (used, total) as the last answer reported them."""
         self._paused_at: float | None = None
@@ -374,6 +379,8 @@ class SalesforceClient:
         except SalesforceError as exc:
             error = contract_error(exc.status, exc.content, what, ticket_id)
             _, codes = error_details(exc.content)
+            if exc.status == 403 and LIMIT_CODES & set(codes):
+                self.throttled += 1
             lock = is_lock(codes, str(error))
             if (
                 lock

@@ -6,7 +6,7 @@ Theory of operation
   typed errors, retries, the daily budget), ``listing`` (SOQL windows on
   ``SystemModstamp``, child pages, comment-only changes), ``directory`` (queues and
   users, cached), ``normalize`` (records to tickets, pure), ``writes`` (effects to
-  collections records, pure).
+  collections records, pure), ``account`` (the org's names, for ``check``).
 * Reading costs about one call per 2000 cases on a backlog: a SOQL page brings whole cases
   with their comments and files, and ``load`` uses the record the ref carries (no call);
   ``reload`` is one SOQL by Id.
@@ -36,6 +36,7 @@ from typing import Any
 
 import requests
 
+from sync.account import AccountNames
 from sync.actions import AddNote, CreateChildTicket, CreateTask
 from sync.contract import (
     AuthError,
@@ -55,6 +56,7 @@ from .._http import USER_AGENT
 from .._names import resolved
 from .._notes import has_marker
 from . import normalize, writes
+from .account import account_names
 from .client import (
     AUTO_ASSIGN,
     HELPDESK,
@@ -87,6 +89,7 @@ class SalesforceConnector:
         client: SalesforceClient,
         *,
         request_type_field: str = "Type",
+        subcategory_field: str | None = None,
         comment_field: str | None = None,
         case_fields: Sequence[str] = (),
         rules: writes.WriteRules | None = None,
@@ -99,13 +102,20 @@ class SalesforceConnector:
         self.name = name
         self.client = client
         self.request_type_field = request_type_field
+        self.subcategory_field = subcategory_field
         self.comment_field = comment_field
         self.rules = rules or writes.WriteRules()
         self.write_batch = write_batch
         self.cursors = DatetimeCursor(overlap)
         self.who = who
         fields = normalize.case_select(
-            [request_type_field, comment_field, self.rules.critical_field, *case_fields]
+            [
+                request_type_field,
+                subcategory_field,
+                comment_field,
+                self.rules.critical_field,
+                *case_fields,
+            ]
         )
         self.reader = Reader(client, page_size)
         self.listing = Listing(self.reader, name, fields, now=now or (lambda: datetime.now(UTC)))
@@ -117,8 +127,10 @@ class SalesforceConnector:
     # ------------------------------------------------------------------ check, list, load
 
     def api_stats(self) -> dict[str, float]:
-        """API calls and the org's remaining daily requests as last reported (metrics)."""
-        stats: dict[str, float] = {"calls": self.client.calls}
+        """API calls, answers that said not now (``REQUEST_LIMIT_EXCEEDED``: the daily
+        allocation or the concurrent-request limit) and the org's remaining daily requests
+        as last reported (metrics)."""
+        stats: dict[str, float] = {"calls": self.client.calls, "throttled": self.client.throttled}
         if self.client.usage is not None:
             used, total = self.client.usage
             stats["remaining"] = max(0, total - used)
@@ -137,6 +149,14 @@ class SalesforceConnector:
         self.client.note_usage(used, total)
         return f"salesforce {host}{who}: {used} of {total} daily API requests used"
 
+    def account_names(self) -> AccountNames:
+        """The org's queues, owners, Case statuses, Case fields and request types, for
+        ``check``: one ``GET sobjects/Case/describe/``, one QueueSobject query and the
+        directory's queue and user lookups."""
+        return account_names(
+            self.client, self.directory, self.request_type_field, self.subcategory_field
+        )
+
     def changes(
         self, cursor: Cursor | None, since: datetime | None = None, until: datetime | None = None
     ) -> Iterator[TicketRef]:
@@ -145,7 +165,10 @@ class SalesforceConnector:
 
     def _loaded(self, ref: TicketRef, record: Mapping[str, Any]) -> Loaded:
         ticket = normalize.ticket(
-            record, request_type_field=self.request_type_field, comment_field=self.comment_field
+            record,
+            request_type_field=self.request_type_field,
+            subcategory_field=self.subcategory_field,
+            comment_field=self.comment_field,
         )
         context = normalize.context(record, self.directory.user_name)
         return Loaded(ref=ref, ticket=ticket, context=context)
@@ -411,6 +434,7 @@ def build(settings: SalesforceSettings, *, overlap: timedelta) -> SalesforceConn
         settings.name,
         client,
         request_type_field=settings.request_type_field,
+        subcategory_field=settings.subcategory_field,
         comment_field=settings.comment_field,
         case_fields=[*settings.case_fields, *sources],
         rules=rules,

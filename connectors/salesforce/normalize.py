@@ -13,7 +13,9 @@ Theory of operation
   ``SystemModstamp`` (a new comment may not move the case's stamp), so a new comment is a
   new version even when the case's stamp stands still.
 * ``ticket``: id = Case Id, number = CaseNumber, owner (``Owner.Type`` User) or queue
-  (``Owner.Type`` Queue) by name, request type from ``request_type_field``, fields = every
+  (``Owner.Type`` Queue) by name, request type from ``request_type_field`` (joined with
+  the optional ``subcategory_field`` as "Type > Subcategory", as the other helpdesks
+  join theirs: ``request_type``), fields = every
   scalar field of the record by API name (the ``comment_field`` among them), comments =
   internal CaseComments (author ``CreatedBy.Name``) plus the ``comment_field`` value as
   one more internal comment, attachments = file titles (``ContentDocument``), parties =
@@ -201,6 +203,7 @@ def ticket(
     *,
     request_type_field: str = "Type",
     comment_field: str | None = None,
+    subcategory_field: str | None = None,
 ) -> Ticket:
     """A Case record (as SOQL returned it, child pages merged) as a ``Ticket``."""
     for key in ("Id", "CreatedDate", "SystemModstamp"):
@@ -224,7 +227,7 @@ def ticket(
         created_at=parse_stamp(str(record["CreatedDate"])),
         updated_at=parse_stamp(str(updated)),
         number=_text(record.get("CaseNumber")),
-        request_type=_text(record.get(request_type_field)),
+        request_type=request_type(record, request_type_field, subcategory_field),
         subject=str(record.get("Subject") or ""),
         status=_text(record.get("Status")),
         owner=None if is_queue else owner_name,
@@ -235,6 +238,17 @@ def ticket(
         requester=requester,
         organization=organization,
     )
+
+
+def request_type(
+    record: Mapping[str, Any], request_type_field: str, subcategory_field: str | None
+) -> str | None:
+    """The SOP category: the request type field's value, "A > B" with a subcategory."""
+    main = _text(record.get(request_type_field))
+    sub = _text(record.get(subcategory_field)) if subcategory_field else None
+    if main and sub:
+        return f"{main} > {sub}"
+    return main or sub
 
 
 def context(record: Mapping[str, Any], user_name: Callable[[str], str | None]) -> Context:
@@ -279,6 +293,7 @@ __all__ = [
     "context",
     "escalated_by",
     "parse_stamp",
+    "request_type",
     "scalar_fields",
     "soql_datetime",
     "soql_id",

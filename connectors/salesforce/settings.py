@@ -18,10 +18,15 @@ Theory of operation
   file), like the shared ``api_key``; ``secret_value`` reads it.
 * ``domain``: ``login`` (production, the default), ``test`` (sandbox orgs) or a My
   Domain prefix. ``api_version`` is sent without the ``v``.
-* Case fields the org chose: ``request_type_field`` (default ``Type``),
+* Case fields the org chose: ``request_type_field`` (default ``Type``), an optional
+  ``subcategory_field`` (read as "Type > Subcategory"),
   ``comment_field`` (a long text field where agents keep the SOP's "Comentário Interno",
   read as one more internal comment), ``critical_field`` (the checkbox ``mark_critical``
   sets, e.g. ``IsEscalated``), ``case_fields`` (more fields read into ``Ticket.fields``).
+* ``account_names`` names what must exist in the org for ``check``: the shared names,
+  ``comment_field``, ``critical_field`` and ``case_fields`` (Case fields) and
+  ``resolve_status`` (a Case status: the default too, since every resolve that names no
+  status writes it).
 * ``daily_budget_share``: the share of the org's daily API allocation after which the
   connector pauses (``BudgetPaused``), so agents' integrations keep the rest.
 """
@@ -35,6 +40,7 @@ from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 
+from sync.account import Kind, PathT
 from sync.errors import ConfigError
 
 from ..settings import ConnectorSettingsBase
@@ -97,6 +103,11 @@ class SalesforceSettings(ConnectorSettingsBase):
     request_type_field: str = Field(
         default="Type", pattern=API_NAME, description="Case field with the request type."
     )
+    subcategory_field: str | None = Field(
+        default=None,
+        pattern=API_NAME,
+        description="Optional Case field joined to the request type as 'Type > Subcategory'.",
+    )
     comment_field: str | None = Field(
         default=None,
         pattern=API_NAME,
@@ -156,6 +167,18 @@ class SalesforceSettings(ConnectorSettingsBase):
             if not re.match(API_NAME, name):
                 raise ValueError(f"case_fields: '{name}' is not a field API name")
         return self
+
+    def account_names(self) -> list[tuple[Kind, PathT, str]]:
+        """The shared names plus the org's Case fields and the resolve status."""
+        names = super().account_names()
+        for key in ("comment_field", "critical_field"):
+            value = getattr(self, key)
+            if value:
+                names.append(("field", (key,), value))
+        for i, name in enumerate(self.case_fields):
+            names.append(("field", ("case_fields", i), name))
+        names.append(("status", ("resolve_status",), self.resolve_status))
+        return names
 
     def _given(self, piece: str) -> bool:
         if piece in SECRETS:

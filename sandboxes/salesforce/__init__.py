@@ -21,8 +21,9 @@ The wire contract is ``shared/reference/salesforce.md``: bearer sessions (401
 subset (``soql``: relationship fields, child subqueries, ``AND``/``OR``/``NOT``, ``IN``,
 ``LIKE``, unquoted datetimes, ``ORDER BY ... NULLS``, ``LIMIT``) answered in pages with
 ``nextRecordsUrl`` (``Sforce-Query-Options: batchSize``), nested child lists cut with
-their own locator (``query``); sObject create/read/update/delete, sObject Collections
-and composite requests with ``allOrNone`` rollback, validated like an org
+their own locator (``query``); sObject describe (fields, labels, picklist values);
+sObject create/read/update/delete, sObject Collections and composite requests with
+``allOrNone`` rollback, validated like an org
 (``writes``: fields, restricted picklists, owners and queues, lengths, record locks);
 case assignment rules unless ``Sforce-Auto-Assign: FALSE``; CaseHistory on owner
 changes; ``limits`` and ``Sforce-Limit-Info`` on a daily allocation (403
@@ -41,13 +42,14 @@ Every response shape carries a comment naming its source: a section of the refer
 
 Layout
 ------
-``ids`` (18-character ids, key prefixes), ``schema`` (objects and fields), ``records``
-(call and write logs, cursors), ``shapes`` (timestamps, error bodies), ``soql`` (parser),
-``query`` (evaluation, paging), ``state`` (the org and its seeding helpers), ``writes``
-(validation and side effects of one record write), ``dispatch`` (``handle``),
-``routes_read`` / ``routes_write`` / ``routes_composite`` (route handlers), ``adapters``
-(``install`` / ``serve``), ``sandbox`` (``SalesforceSandbox`` joins them), ``seeds``
-(the EPS org).
+``ids`` (18-character ids, key prefixes), ``schema`` (objects, fields and picklists),
+``describe`` (the sObject Describe answer), ``records`` (call and write logs, cursors),
+``shapes`` (timestamps, error bodies), ``soql`` (parser), ``query`` (evaluation,
+paging), ``state`` (the org and its seeding helpers), ``writes`` (validation and side
+effects of one record write), ``dispatch`` (``handle``), ``routes_read`` /
+``routes_write`` / ``routes_composite`` / ``routes_describe`` (route handlers;
+``set_picklist``), ``adapters`` (``install`` / ``serve``), ``sandbox``
+(``SalesforceSandbox`` joins them), ``seeds`` (the EPS org).
 """
 
 from __future__ import annotations

@@ -101,6 +101,7 @@ class Dispatch(QueryEngine, WriteEngine, FaultInjection):
         ("GET", r"(?:query|queryAll)/(?P<locator>01g[A-Za-z0-9]{12}-\d+)", "_query_more"),
         ("GET", r"limits", "_limits"),
         ("POST", r"sobjects/(?P<sobject>\w+)", "_create"),
+        ("GET", r"sobjects/(?P<sobject>\w+)/describe", "_describe"),
         ("GET", r"sobjects/(?P<sobject>\w+)/(?P<record_id>[^/]+)", "_get_record"),
         ("PATCH", r"sobjects/(?P<sobject>\w+)/(?P<record_id>[^/]+)", "_update"),
         ("DELETE", r"sobjects/(?P<sobject>\w+)/(?P<record_id>[^/]+)", "_delete"),

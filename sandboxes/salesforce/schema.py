@@ -16,6 +16,12 @@ relationship (``OwnerId`` → ``Owner``). A lookup to more than one object (``Ow
 (reference "Name object": Id, Name, Type, Username, IsActive, ...). ``CHILDREN`` lists the
 child relationships a subquery may name (``CaseComments``, ``Tasks``,
 ``ContentDocumentLinks``, ``Histories`` on Case).
+
+What ``describe`` answers about a field besides its type: its ``label`` (the field
+reference's label for the standard Case fields, else one derived from the API name) and,
+for a picklist, the values the org lists (``Picklist``: active and inactive values, and
+for a dependent picklist its controlling field and the controlling values each value is
+valid for). A picklist's listed values restrict writes only when ``values`` says so.
 """
 
 from __future__ import annotations
@@ -23,6 +29,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 TEXT_TYPES = frozenset({"id", "string", "textarea", "picklist", "reference", "anyType"})
+
+
+@dataclass(frozen=True, slots=True)
+class Picklist:
+    """The values a picklist lists in ``describe`` (``picklistValues``), in order."""
+
+    values: tuple[str, ...] = ()
+    """Active values."""
+    inactive: tuple[str, ...] = ()
+    """Values retired in Setup: still listed (``active: false``), after the active ones."""
+    controller: str | None = None
+    """The controlling field of a dependent picklist (``controllerName``)."""
+    valid_for: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Dependent picklist: value -> the controlling values it is valid for."""
+
+    def entries(self) -> list[tuple[str, bool]]:
+        """Every listed value with whether it is active, in describe order."""
+        return [(v, True) for v in self.values] + [(v, False) for v in self.inactive]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +62,10 @@ class FieldDef:
     relationship: str | None = None
     values: tuple[str, ...] = ()
     """A restricted picklist's values (empty = not restricted here)."""
+    label: str | None = None
+    """The field's label (``describe``); None = derived from the API name."""
+    picklist: Picklist | None = None
+    """The values ``describe`` lists for a picklist (None = ``values``, if any)."""
 
     @property
     def polymorphic(self) -> bool:

@@ -4,8 +4,11 @@
 "Supervisor EPS", "GSO", each owning Case and Task records through ``QueueSobject``),
 three N2 agents besides the integration user, the case statuses the flows write
 ("Novo" the default, "Em andamento", "Escalado", "Aguardando cliente", "Concluído III",
-"Fechado" closed) and the custom Case fields the flows read or write
-(``Tipo_de_Solicitacao__c``, ``Numero_Pedido_GAR__c``, ``Comentario_Interno__c``).
+"Fechado" closed), the custom Case fields the flows read or write
+(``Tipo_de_Solicitacao__c``, ``Numero_Pedido_GAR__c``, ``Comentario_Interno__c``) and
+the values the Case picklists list: the request types of the escalation matrix (seeds 000
+and 001) and the org's other ones in ``Type``, the usual ``Origin`` and ``Priority``
+values.
 """
 
 from __future__ import annotations
@@ -36,6 +39,36 @@ STATUSES: tuple[tuple[str, bool], ...] = (
     ("Fechado", True),
 )
 """Case statuses (ApiName, IsClosed), the first the default."""
+REQUEST_TYPES: tuple[str, ...] = (
+    "Voucher",
+    "Liberação de pagamento",
+    "Desbloqueio de IP",
+    "Reenvio de código de instalação",
+    "Nota Fiscal - Fenacon",
+    "Posto fechado / inexistente",
+    "AR não enviou a mídia",
+    "Link da videoconferência não enviado",
+    "Envio de documento antes da vídeo",
+    "Dificuldade na validação da foto",
+    "Ausência de ponto de atendimento para validação presencial",
+    "Liberação de pedido",
+    "Caso crítico - Ouvidoria/Corporativo",
+    "Priorização de AC",
+    "Priorização de AP",
+    "Reclamação de má conduta do posto (AR)",
+    "Não tem mídia disponível no ponto de atendimento",
+    "Não tem agenda disponível",
+    "Não compareceu na entrevista",
+    "Solicitação de validação por videoconferência",
+    "Dúvida comercial",
+)
+"""The Case ``Type`` values agents pick: the matrix's request types, then the org's others."""
+PICKLISTS: Mapping[str, tuple[str, ...]] = {
+    "Type": REQUEST_TYPES,
+    "Origin": ("Phone", "Email", "Web"),
+    "Priority": ("High", "Medium", "Low"),
+}
+"""Case picklist field -> the values it lists (not restricted: writes are not checked)."""
 CASE_FIELDS: tuple[tuple[str, str], ...] = (
     ("Tipo_de_Solicitacao__c", "string"),
     ("Numero_Pedido_GAR__c", "string"),
@@ -72,4 +105,6 @@ def setup_eps_org(sandbox: SalesforceSandbox) -> EpsOrg:
     }
     for name, kind in CASE_FIELDS:
         sandbox.add_field("Case", name, type=kind)
+    for name, values in PICKLISTS.items():
+        sandbox.set_picklist("Case", name, values)
     return EpsOrg(queues, users, statuses)

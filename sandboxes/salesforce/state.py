@@ -221,9 +221,12 @@ class SandboxState:
         type: str = "string",
         length: int | None = None,
         values: Sequence[str] = (),
+        label: str | None = None,
     ) -> None:
         """Declare a custom field (``Comentario_Interno__c``); ``values`` restricts a
-        picklist. Lengths default to 255 (string, picklist) and 32,768 (textarea)."""
+        picklist (``set_picklist`` lists values without restricting). Lengths default to
+        255 (string, picklist) and 32,768 (textarea); the label to one derived from the
+        API name."""
         if type not in FIELD_TYPES:
             raise ValueError(f"field type {type!r} unknown; known: {sorted(FIELD_TYPES)}")
         if not name.endswith("__c"):
@@ -233,7 +236,9 @@ class SandboxState:
         if length is None and type == "textarea":
             length = 32768
         with self._lock:
-            self.objects[sobject].add(FieldDef(name, type, length=length, values=tuple(values)))
+            self.objects[sobject].add(
+                FieldDef(name, type, length=length, values=tuple(values), label=label)
+            )
             for record in self.data[sobject].values():
                 record.setdefault(name, False if type == "boolean" else None)
 
