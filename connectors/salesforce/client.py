@@ -235,7 +235,7 @@ class SalesforceClient:
         """The shared retry settings (attempts, doubling backoff, its cap)."""
         self.attempts = self.policy.attempts
         self.pause_seconds = pause_seconds
-        self.sleep = sleep
+        self._sleep = sleep
         self.monotonic = monotonic
         self._sf: Salesforce | None = None
         self.calls = 0
@@ -243,9 +243,17 @@ class SalesforceClient:
         self.rebuilds = 0
         self.throttled = 0
         """``REQUEST_LIMIT_EXCEEDED`` answers received (daily or concurrent limit)."""
+        self.waited = 0.0
+        """Seconds slept before retries (limits, locks, 5xx): the metrics' and the backfill
+        progress's API waits."""
         self.usage: tuple[int, int] | None = None
         """The org's daily API requests (used, total) as the last answer reported them."""
         self._paused_at: float | None = None
+
+    def sleep(self, seconds: float) -> None:
+        """Wait before a retry, counted in ``waited``."""
+        self.waited += seconds
+        self._sleep(seconds)
 
     @property
     def sf(self) -> Salesforce:

@@ -128,9 +128,13 @@ class SalesforceConnector:
 
     def api_stats(self) -> dict[str, float]:
         """API calls, answers that said not now (``REQUEST_LIMIT_EXCEEDED``: the daily
-        allocation or the concurrent-request limit) and the org's remaining daily requests
-        as last reported (metrics)."""
-        stats: dict[str, float] = {"calls": self.client.calls, "throttled": self.client.throttled}
+        allocation or the concurrent-request limit), seconds waited before retries and the
+        org's remaining daily requests as last reported (metrics, backfill progress)."""
+        stats: dict[str, float] = {
+            "calls": self.client.calls,
+            "throttled": self.client.throttled,
+            "waited_seconds": self.client.waited,
+        }
         if self.client.usage is not None:
             used, total = self.client.usage
             stats["remaining"] = max(0, total - used)

@@ -381,6 +381,9 @@ def test_request_limit_exceeded_answers_are_counted_as_throttled(org: Org, tmp_p
     org.sandbox.inject(Faults(rate_limited=2))  # ConcurrentPerOrgLongTxn, twice
     assert "daily API requests used" in connector.check()  # resent after each
     assert connector.api_stats()["throttled"] == 2
+    # the backoff before each resend is a wait for the API, as metrics and progress show it
+    assert connector.api_stats()["waited_seconds"] == pytest.approx(sum(org.clock.sleeps))
+    assert connector.api_stats()["waited_seconds"] > 0
 
     org.sandbox.reset_daily_usage(org.sandbox.daily_limit)  # TotalRequests: not resent
     with pytest.raises(RetriableError, match="REQUEST_LIMIT_EXCEEDED"):
