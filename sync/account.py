@@ -85,19 +85,25 @@ class AccountNames:
     task_owners: bool = True
     """Whether a task's owner must be an agent of the account (False: the helpdesk keeps
     tasks as note text, any name goes)."""
+    exact: frozenset[str] = frozenset()
+    """Kinds whose names the helpdesk takes only as spelled (a Salesforce picklist value
+    is written as it is): compared exactly, blanks around them aside."""
     _keys: dict[str, set[str]] = field(init=False, repr=False)
     _subtypes: set[str] | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._keys = {k: {name_key(k, n) for n in names} for k, names in self.known.items()}
+        self._keys = {k: {self._key(k, n) for n in names} for k, names in self.known.items()}
         self._subtypes = None if self.subtypes is None else {type_key(n) for n in self.subtypes}
+
+    def _key(self, kind: str, name: str) -> str:
+        return name.strip() if kind in self.exact else name_key(kind, name)
 
     def has(self, kind: str, name: str) -> bool | None:
         """Whether the account holds the name; None when the kind cannot be listed."""
         keys = self._keys
         if kind not in keys:
             return None
-        key = name_key(kind, name)
+        key = self._key(kind, name)
         if key in keys[kind]:
             return True
         subtypes = self._subtypes

@@ -102,6 +102,7 @@ def account_names(
         unchecked=unchecked,
         subtypes=subtypes,
         free_subtypes=free_subtypes,
+        exact=frozenset({"status"}),  # the writes send the value as the mapping spells it
     )
 
 

@@ -398,3 +398,15 @@ def test_request_limit_exceeded_answers_are_counted_as_throttled(org: Org, tmp_p
             "helpdesk_sync_api_throttled_total", {"connector": "demo-eps"}
         )
     assert value == 3
+
+
+def test_statuses_are_compared_as_spelled_since_the_writes_send_them_so(org: Org) -> None:
+    account = org.connector().account_names()
+    assert account.has("status", "Escalado") is True
+    # Salesforce takes a picklist value only as spelled: "escalado" would be refused
+    assert account.has("status", "escalado") is False
+    assert account.closest("status", "escalado")[0] == "Escalado"
+    # queues and users are looked up by the connector case-insensitively (their Ids are
+    # written), request types matched the way the engine reads them
+    assert account.has("group", "backoffice eps") is True
+    assert account.has("type", "voucher") is True
