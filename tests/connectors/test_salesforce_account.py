@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,22 +35,11 @@ from sandboxes.salesforce.demo_seed import COMMENT_FIELD, DemoOrg, seed_demo
 from sandboxes.salesforce.describe import valid_for
 from sandboxes.salesforce.seeds import REQUEST_TYPES
 from sync.contract import RetriableError
+from tests.connectors.test_salesforce_eps import Clock
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 19, 13, 0, tzinfo=UTC)  # Thursday 10:00 in São Paulo
 SESSION_ENV = "TEST_SF_SESSION"
-
-
-@dataclass
-class Clock:
-    now: datetime = NOW
-    sleeps: list[float] = field(default_factory=list)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
 
 
 @dataclass
@@ -89,7 +78,7 @@ class Org:
 def org(monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
     monkeypatch.setenv(SESSION_ENV, DEFAULT_SESSION)
     monkeypatch.delenv("HELPDESK_SYNC_CONFIG", raising=False)
-    clock = Clock()
+    clock = Clock(now=NOW)
     sandbox = SalesforceSandbox(clock=clock, assignment_queue="GSO")
     demo = seed_demo(sandbox, NOW)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:

@@ -233,6 +233,14 @@ class Fleet:
             assert time.monotonic() < deadline, "the process never took the lease"
             time.sleep(0.05)
 
+    def wait_mid_pass(self, process: subprocess.Popen[bytes], writes: int = 5) -> None:
+        """Until the account took ``writes`` writes: the process is in the middle of a pass."""
+        deadline = time.monotonic() + 30
+        while self.account.writes() < writes:
+            assert process.poll() is None, self.log(process)
+            assert time.monotonic() < deadline, self.log(process)
+            time.sleep(0.01)
+
     def wait_event(self, process: subprocess.Popen[bytes], name: str) -> dict[str, Any]:
         """The first ``name`` event the process logs (it must log one within 30 s)."""
         deadline = time.monotonic() + 30
@@ -376,11 +384,7 @@ def test_sigterm_stops_a_backfill_after_the_ticket_in_hand_and_gives_its_lease_u
 ) -> None:
     backfill = fleet.start("backfill")
     fleet.wait_owned_by(store, backfill)
-    deadline = time.monotonic() + 30
-    while fleet.account.writes() < 5:  # in the middle of the pass
-        assert backfill.poll() is None, fleet.log(backfill)
-        assert time.monotonic() < deadline, fleet.log(backfill)
-        time.sleep(0.01)
+    fleet.wait_mid_pass(backfill)
     backfill.send_signal(signal.SIGTERM)
     assert backfill.wait(timeout=30) == EXIT_LEASE, fleet.log(backfill)  # resumable: 75
     assert fleet.events(backfill, "daemon.stopping")
@@ -397,11 +401,7 @@ def test_an_open_ended_backfill_stopped_with_ctrl_c_and_run_again_decides_each_t
 ) -> None:
     first = fleet.start("backfill-open")
     fleet.wait_owned_by(store, first)
-    deadline = time.monotonic() + 30
-    while fleet.account.writes() < 5:  # in the middle of the pass
-        assert first.poll() is None, fleet.log(first)
-        assert time.monotonic() < deadline, fleet.log(first)
-        time.sleep(0.01)
+    fleet.wait_mid_pass(first)
     first.send_signal(signal.SIGINT)  # Ctrl-C
     assert first.wait(timeout=30) == 130, fleet.log(first)
     assert "run the same command again to resume" in fleet.log(first)
@@ -410,9 +410,7 @@ def test_an_open_ended_backfill_stopped_with_ctrl_c_and_run_again_decides_each_t
     assert codes[again] == 0, fleet.log(again)
     fleet.account.assert_exactly_once()
     assert "resuming the backfill from" in fleet.log(again)
-    decided = [
-        int(m) for p in (first, again) for m in re.findall(SUMMARY_DECIDED, fleet.log(p))
-    ]
+    decided = [int(m) for p in (first, again) for m in re.findall(SUMMARY_DECIDED, fleet.log(p))]
     assert sum(decided) == TICKETS, (decided, fleet._logs())
 
 
@@ -421,11 +419,7 @@ def test_an_open_ended_backfill_killed_and_run_again_decides_each_ticket_once(
 ) -> None:
     first = fleet.start("backfill-open")
     fleet.wait_owned_by(store, first)
-    deadline = time.monotonic() + 30
-    while fleet.account.writes() < 5:  # in the middle of the pass
-        assert first.poll() is None, fleet.log(first)
-        assert time.monotonic() < deadline, fleet.log(first)
-        time.sleep(0.01)
+    fleet.wait_mid_pass(first)
     first.kill()  # SIGKILL: no handler runs, the ticket in hand is left half done
     assert first.wait(timeout=30) == -signal.SIGKILL
     again = fleet.start("backfill-open")  # the same command, no --until: it resumes
