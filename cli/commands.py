@@ -25,7 +25,8 @@ from cli.exit_codes import (
     pass_code,
     worst,
 )
-from cli.output import Progress, print_pass
+from cli.output import print_pass
+from cli.progress import Progress
 from cli.runtime import (
     build_engine,
     fence,

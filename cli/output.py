@@ -1,13 +1,13 @@
-"""What ``run --once`` and ``backfill`` print: a pass's summary and backfill progress
-(``Progress``, from ``cli.progress``)."""
+"""What commands print: a pass's summary, its cursor, durations as people read them (the
+backfill progress in ``cli.progress`` and the status page use them too)."""
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict
 from typing import Any
 
-from cli.progress import Progress
 from sync.contract import Cursor
 
 
@@ -51,4 +51,20 @@ def cursor_text(cursor: Cursor | None) -> str | None:
     return cursor or None
 
 
-__all__ = ["Progress", "cursor_text", "print_pass"]
+def duration(seconds: float) -> str:
+    """A duration as people write it, rounded up to the second (its sign dropped):
+    ``42 s``, ``1 min``, ``4 min 10 s``, ``2 h 05 min``, ``12 d 2 h``."""
+    whole = math.ceil(abs(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        minutes, rest = divmod(whole, 60)
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    if whole < 86400:
+        hours, rest = divmod(whole, 3600)
+        return f"{hours} h {rest // 60:02d} min"
+    days, rest = divmod(whole, 86400)
+    return f"{days} d {rest // 3600} h"
+
+
+__all__ = ["cursor_text", "duration", "print_pass"]

@@ -43,6 +43,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TextIO
 
+from cli.output import duration
+
 log = logging.getLogger("helpdesk_sync.daemon")
 
 Clock = Callable[[], float]
@@ -59,18 +61,6 @@ DRAW_EVERY = 0.1
 """Seconds between two redraws of the bar at most (a fast pass must not flood the terminal)."""
 MIN_WAIT = 0.5
 """API waits shorter than this are counted in the total but not announced."""
-
-
-def duration(seconds: float) -> str:
-    """``42 s``, ``4 min 10 s``, ``2 h 05 min``."""
-    whole = max(0, math.ceil(seconds))
-    if whole < 60:
-        return f"{whole} s"
-    if whole < 3600:
-        minutes, rest = divmod(whole, 60)
-        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
-    hours, rest = divmod(whole, 3600)
-    return f"{hours} h {rest // 60:02d} min"
 
 
 def rate_text(per_second: float) -> str:

@@ -43,6 +43,7 @@ from cli.health import (
     PassSample,
     RecentDecision,
 )
+from cli.output import duration
 from sync.contract import DatetimeCursor
 from sync.masking import mask_text
 
@@ -112,21 +113,6 @@ def when(moment: datetime | None) -> str:
     if moment is None:
         return "—"
     return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
-
-
-def duration(seconds: float) -> str:
-    """A duration for people: ``42 s``, ``7 min 3 s``, ``5 h 12 min``, ``3 d 4 h``."""
-    total = round(abs(seconds))
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min {secs} s"
-    return f"{secs} s"
 
 
 # ---------------------------------------------------------------------------- backlog

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from cli.logs import setup_logging
-from cli.progress import Progress, duration
+from cli.output import duration
+from cli.progress import Progress
 from engine.reports import TicketReport
 
 
@@ -187,13 +188,15 @@ def test_a_stop_request_replaces_the_eta() -> None:
 
 
 def test_durations_read_as_people_write_them() -> None:
-    assert [duration(s) for s in (0, 0.2, 42, 60, 250, 7500)] == [
+    assert [duration(s) for s in (0, 0.2, 42, 60, 250, 7500, 1044000, -90)] == [
         "0 s",
         "1 s",
         "42 s",
         "1 min",
         "4 min 10 s",
         "2 h 05 min",
+        "12 d 2 h",
+        "1 min 30 s",
     ]
 
 
