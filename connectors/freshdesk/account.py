@@ -34,7 +34,8 @@ def account_names(
     statuses: list[str] = list(DEFAULT_STATUS_NAMES)
     choices = (by_name.get("status") or {}).get("choices")
     if isinstance(choices, Mapping):
-        statuses += [str(label) for labels in choices.values() for label in labels or ()]
+        # the agent label, as the writes resolve a status (``Directory.status_id``)
+        statuses += [str(labels[0]) if labels else str(k) for k, labels in choices.items()]
     field_names = list(ROW_FIELDS)
     for item in by_name.values():
         for each in (item, *(item.get("nested_ticket_fields") or ())):
